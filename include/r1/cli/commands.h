@@ -1,0 +1,21 @@
+// The r1train subcommands: each file under src/cli/ registers one on the CLI11 app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace r1::cli {
+
+// The work a parsed subcommand will do; returns the process exit code.
+using Action = std::function<int()>;
+
+// Each add_*_command registers its subcommand, flags and help on `app`; when the
+// user picks it, its callback stores the work in `action`.
+void add_validate_command(CLI::App& app, Action& action);
+
+// Parses argv, sets up logging and threads, runs the chosen subcommand and maps
+// errors to exit codes (0 ok, 1 failure, 2 bad input, 130 interrupted).
+int run(int argc, char** argv);
+
+}  // namespace r1::cli

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds r1train if needed and runs every test (GoogleTest unit tests and CLI
+# end-to-end tests) through ctest. Extra arguments go to ctest, e.g. -R Config.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+  scripts/setup.sh
+fi
+cmake --build "$BUILD_DIR" --parallel "$(nproc)"
+scripts/install_test_assets.sh
+cd "$BUILD_DIR"
+ctest --output-on-failure --timeout 1800 "$@"

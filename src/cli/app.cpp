@@ -1,0 +1,91 @@
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "r1/cli/commands.h"
+#include "r1/error.h"
+#include "r1/log.h"
+#include "r1/runtime.h"
+
+namespace r1::cli {
+
+namespace {
+
+bool has_subcommand(const CLI::App& app, const std::string& name) {
+  auto subs = app.get_subcommands([&](const CLI::App* s) { return s->get_name() == name; });
+  return !subs.empty();
+}
+
+// `r1train --config F ...` means `r1train train --config F ...`.
+std::vector<std::string> with_default_command(int argc, char** argv, const CLI::App& app) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  bool has_command = false;
+  for (const auto& a : args) has_command = has_command || has_subcommand(app, a);
+  if (has_command) return args;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" || args[i].rfind("--config=", 0) == 0) {
+      args.insert(args.begin() + static_cast<std::ptrdiff_t>(i), "train");
+      break;
+    }
+  }
+  return args;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"r1train: turn a pretrained base language model into a reasoning model with GRPO "
+               "(the DeepSeek-R1-Zero recipe).\n`r1train --config F` is `r1train train --config F`.",
+               "r1train"};
+  app.require_subcommand(0, 1);
+  bool version = false;
+  std::string log_level = "info";
+  int threads = 0;
+  app.add_flag("--version", version, "Print the r1train and libtorch versions and whether CUDA is available");
+  app.add_option("--log-level", log_level, "trace | debug | info | warn | error | off")->capture_default_str();
+  app.add_option("--threads", threads, "CPU threads for torch (0 = all cores, or $R1TRAIN_THREADS)")
+      ->check(CLI::NonNegativeNumber);
+
+  Action action;
+  add_validate_command(app, action);
+
+  std::vector<std::string> args = with_default_command(argc, argv, app);
+  if (!args.empty() && args.front() == "train" && !has_subcommand(app, "train")) {
+    std::cerr << "error: the train command is not available in this build of r1train\n";
+    return kExitBadInput;
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 consumes a reversed vector
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitBadInput;
+  }
+
+  try {
+    init_logging(log_level);
+    if (version) {
+      std::cout << version_string() << "\n";
+      return kExitOk;
+    }
+    if (!action) {
+      std::cout << app.help();
+      return kExitBadInput;
+    }
+    configure_threads(threads);
+    return action();
+  } catch (const InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const Interrupted& e) {
+    std::cerr << e.what() << "\n";
+    return kExitInterrupted;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace r1::cli

@@ -1,0 +1,134 @@
+// The command line end to end: exit codes and messages of `validate`, --version, --help.
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace r1 {
+namespace {
+
+using test::run_r1train;
+using test::TempDir;
+
+TEST(Cli, VersionNamesLibtorchAndCuda) {
+  auto r = run_r1train("--version");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("r1train "), std::string::npos);
+  EXPECT_NE(r.output.find("libtorch "), std::string::npos);
+  EXPECT_NE(r.output.find("CUDA "), std::string::npos);
+}
+
+TEST(Cli, HelpOnEverySubcommand) {
+  for (const char* sub : {"", "validate"}) {
+    auto r = run_r1train(std::string(sub) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << sub << r.output;
+    EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub;
+  }
+}
+
+TEST(Cli, UnknownFlagIsBadUsage) {
+  auto r = run_r1train("validate --config x.yaml --frobnicate");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  auto r2 = run_r1train("--log-level loud validate --config x.yaml");
+  EXPECT_EQ(r2.exit_code, 2) << r2.output;
+}
+
+// A directory holding a minimal valid training config (model dir and data file exist).
+// The two required paths are given with --set so that test YAML can add any section.
+struct ValidRun {
+  TempDir dir;
+  std::string flags;
+  ValidRun() {
+    std::filesystem::create_directories(dir.path / "model");
+    dir.write("train.jsonl", "{\"prompt\": \"1+1\", \"answer\": \"2\"}\n");
+    flags = " --set model.path=" + (dir.path / "model").string() + " --set data.train=" +
+            (dir.path / "train.jsonl").string();
+  }
+};
+
+TEST(Cli, ValidatePrintsResolvedConfig) {
+  ValidRun run;
+  auto file = run.dir.write("good.yaml", "grpo:\n  beta: 0.04\n");
+  auto r = run_r1train("validate --config " + file.string() + run.flags +
+                       " --set optim.lr=2e-6 --set rollout.group_size=4");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("valid"), std::string::npos);
+  EXPECT_NE(r.output.find("beta: 0.04"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("lr: 2e-06"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("group_size: 4"), std::string::npos) << r.output;
+}
+
+struct BadConfig {
+  const char* name;
+  std::string yaml;       // the config file
+  std::string flags;      // extra command-line flags
+  std::string expected;   // substring of the message
+  bool without_required = false;  // leave out the valid model.path / data.train
+};
+
+TEST(Cli, BrokenConfigsEachGetTheirMessageAndExit2) {
+  ValidRun run;
+  const std::vector<BadConfig> cases = {
+      {"typo in key", "grpo:\n  epsilon_hi: 0.3\n", "", "grpo.epsilon_hi: unknown key; did you mean 'grpo.epsilon_high'?"},
+      {"unknown section", "optimizer:\n  lr: 1e-6\n", "", "optimizer: unknown key; did you mean 'optim'?"},
+      {"key in wrong section", "train:\n  lr: 1e-6\n", "", "train.lr: unknown key; did you mean 'optim.lr'?"},
+      {"string for int", "rollout:\n  group_size: eight\n", "", "rollout.group_size: expected an integer, got 'eight'"},
+      {"float for int", "train:\n  steps: 1.5\n", "", "train.steps: expected an integer, got '1.5'"},
+      {"list for number", "optim:\n  lr: [1, 2]\n", "", "optim.lr: expected a number, got a list"},
+      {"bad bool", "data:\n  shuffle: maybe\n", "", "data.shuffle: expected true or false, got 'maybe'"},
+      {"group size 1", "rollout:\n  group_size: 1\n", "", "rollout.group_size: is 1; GRPO compares completions"},
+      {"negative lr", "optim:\n  lr: -1e-6\n", "", "optim.lr: is -1e-06; the learning rate must be >= 0"},
+      {"top_p zero", "rollout:\n  top_p: 0\n", "", "rollout.top_p: is 0; must be in (0, 1]"},
+      {"top_p above one", "", "--set rollout.top_p=1.01", "--set rollout.top_p=1.01: rollout.top_p: is 1.01"},
+      {"unknown loss", "grpo:\n  loss_type: ppo\n", "", "grpo.loss_type: unknown value 'ppo'; use one of grpo, bnpo, dr_grpo, dapo"},
+      {"loss typo", "grpo:\n  loss_type: dapoo\n", "", "(did you mean 'dapo'?)"},
+      {"unknown reward", "rewards:\n  - {name: maths}\n", "", "rewards[0].name: unknown value 'maths'"},
+      {"reward without name", "rewards:\n  - {weight: 1.0}\n", "", "rewards[0].name: missing; every reward needs a name"},
+      {"regex without pattern", "rewards:\n  - {name: regex}\n", "", "rewards[0].pattern: the regex reward needs a pattern"},
+      {"three betas", "optim:\n  betas: [0.9, 0.99, 0.5]\n", "", "optim.betas: has 3 values"},
+      {"batch smaller than group", "rollout:\n  group_size: 8\n  batch_size: 4\n", "", "batch_size must be >= group_size"},
+      {"eval without data", "eval:\n  every: 10\n", "", "eval.data: eval.every > 0 needs eval.data"},
+      {"bad device", "model:\n  device: gpu\n", "", "unknown device 'gpu'"},
+      {"missing model path", "data:\n  train: x.jsonl\n", "", "model.path: missing", true},
+      {"model dir absent", "model:\n  path: /nonexistent/model\n", "", "'/nonexistent/model' is not a directory", true},
+      {"malformed yaml", "grpo:\n  epsilon: [0.2\n", "", "malformed YAML"},
+      {"yaml not a map", "- just\n- a list\n", "", "expected a YAML map of sections", true},
+      {"duplicate section", "grpo:\n  beta: 0.1\ngrpo:\n  beta: 0.2\n", "", "grpo: duplicate key (first at line 1)"},
+      {"section is scalar", "grpo: fast\n", "", "grpo: expected a section (map of keys), got 'fast'"},
+      {"bad --set syntax", "", "--set grpo.beta", "--set grpo.beta: expected KEY=VALUE"},
+      {"bad --set key", "", "--set grpo.betta=0.1", "grpo.betta: unknown key; did you mean 'grpo.beta'?"},
+      {"nan value", "grpo:\n  beta: .nan\n", "", "grpo.beta: expected a number, got '.nan'"},
+      {"bad template", "data:\n  template: fancy\n", "", "data.template: 'fancy' is neither"},
+      {"unknown schedule", "optim:\n  schedule: cosine_warm\n", "", "optim.schedule: unknown value 'cosine_warm'"},
+  };
+  for (const auto& c : cases) {
+    auto file = run.dir.write("bad.yaml", c.yaml);
+    auto r = run_r1train("validate --config " + file.string() + (c.without_required ? "" : run.flags) + " " + c.flags);
+    EXPECT_EQ(r.exit_code, 2) << c.name << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.name << ": expected '" << c.expected
+                                                            << "' in:\n" << r.output;
+    EXPECT_NE(r.output.find("bad.yaml"), std::string::npos) << c.name << ": the file is not named:\n" << r.output;
+  }
+}
+
+TEST(Cli, MissingAndUnreadableConfigFiles) {
+  TempDir dir;
+  auto r = run_r1train("validate --config " + (dir.path / "nope.yaml").string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("nope.yaml: cannot read config file: no such file"), std::string::npos) << r.output;
+  auto r2 = run_r1train("validate --config " + dir.path.string());
+  EXPECT_EQ(r2.exit_code, 2);
+  auto bin = dir.write("binary.yaml", std::string("\x00\xff\xfe garbage \x01", 14));
+  auto r3 = run_r1train("validate --config " + bin.string());
+  EXPECT_EQ(r3.exit_code, 2) << r3.output;
+}
+
+TEST(Cli, ConfigShorthandMeansTrain) {
+  // `r1train --config F` is routed to `train`, which validates the config first.
+  TempDir dir;
+  auto file = dir.write("c.yaml", "grpo:\n  epsilon_hi: 0.3\n");
+  auto r = run_r1train("--config " + file.string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+}  // namespace
+}  // namespace r1

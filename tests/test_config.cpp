@@ -1,0 +1,115 @@
+// Config: defaults, precedence (default < file < --set), and the error messages.
+#include <gtest/gtest.h>
+
+#include "r1/config.h"
+#include "r1/error.h"
+#include "r1/text_distance.h"
+#include "test_util.h"
+
+namespace r1 {
+namespace {
+
+using test::TempDir;
+
+TEST(TextDistance, EditDistanceByHand) {
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);  // k->s, e->i, +g
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(edit_distance("epsilon_hi", "epsilon_high"), 2u);
+  EXPECT_EQ(closest("epsilon_hi", {"epsilon", "epsilon_high", "beta"}), "epsilon_high");
+  EXPECT_EQ(closest("zzzzzz", {"epsilon", "beta"}), "");
+}
+
+TEST(Config, DefaultsMatchDesign) {
+  Config c;
+  EXPECT_EQ(c.model.dtype, "bfloat16");
+  EXPECT_EQ(c.rollout.group_size, 8);
+  EXPECT_EQ(c.rollout.stop, std::vector<std::string>{"</answer>"});
+  EXPECT_EQ(c.grpo.loss_type, "dapo");
+  EXPECT_DOUBLE_EQ(c.grpo.epsilon_high, 0.28);
+  EXPECT_EQ(c.optim.betas, (std::vector<double>{0.9, 0.99}));
+  ASSERT_EQ(c.rewards.size(), 2u);
+  EXPECT_EQ(c.rewards[0].name, "format");
+  EXPECT_EQ(c.rewards[1].name, "math");
+}
+
+TEST(Config, FileThenOverridesTakePrecedence) {
+  TempDir dir;
+  auto file = dir.write("c.yaml",
+                        "grpo:\n  epsilon: 0.1\n  beta: 0.04\noptim:\n  lr: 3e-6\n"
+                        "rewards:\n  - {name: format, weight: 0.5}\n  - {name: gsm8k}\n");
+  Config c;
+  auto problems = check_config({file, {"grpo.beta=0.0", "rewards.1.weight=2", "rollout.stop=[\"</a>\", \"\\n\\n\"]"}}, c,
+                               ConfigUse::Any);
+  ASSERT_TRUE(problems.empty()) << problems.front();
+  EXPECT_DOUBLE_EQ(c.grpo.epsilon, 0.1);       // from the file
+  EXPECT_DOUBLE_EQ(c.grpo.beta, 0.0);          // --set beats the file
+  EXPECT_DOUBLE_EQ(c.optim.lr, 3e-6);          // file, scientific notation
+  EXPECT_DOUBLE_EQ(c.grpo.epsilon_high, 0.28); // default kept
+  ASSERT_EQ(c.rewards.size(), 2u);
+  EXPECT_DOUBLE_EQ(c.rewards[0].weight, 0.5);
+  EXPECT_EQ(c.rewards[1].name, "gsm8k");
+  EXPECT_DOUBLE_EQ(c.rewards[1].weight, 2.0);
+  EXPECT_EQ(c.rollout.stop, (std::vector<std::string>{"</a>", "\n\n"}));
+}
+
+TEST(Config, ResolvedYamlRoundTrips) {
+  TempDir dir;
+  Config c;
+  c.grpo.epsilon = 0.15;
+  c.optim.lr = 1e-6;
+  c.rewards = {{.name = "countdown", .weight = 1.0, .format_score = 0.2}};
+  c.rollout.stop = {"</answer>", "\"quoted\""};
+  auto file = dir.write("resolved.yaml", to_yaml(c));
+  Config back;
+  auto problems = check_config({file, {}}, back, ConfigUse::Any);
+  ASSERT_TRUE(problems.empty()) << problems.front();
+  EXPECT_EQ(to_yaml(back), to_yaml(c));
+  EXPECT_DOUBLE_EQ(back.rewards[0].format_score, 0.2);
+  EXPECT_EQ(back.rollout.stop[1], "\"quoted\"");
+}
+
+TEST(Config, UnknownKeySuggestsClosest) {
+  TempDir dir;
+  auto file = dir.write("c.yaml", "grpo:\n  epsilon: 0.2\n  epsilon_hi: 0.3\n");
+  Config c;
+  auto problems = check_config({file, {}}, c, ConfigUse::Any);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find(file.string() + ":3:3"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[0].find("grpo.epsilon_hi: unknown key; did you mean 'grpo.epsilon_high'?"), std::string::npos)
+      << problems[0];
+}
+
+TEST(Config, KeyInWrongSectionSuggestsTheRightOne) {
+  Config c;
+  auto problems = check_config({"", {"train.lr=1e-5"}}, c, ConfigUse::Any);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("--set train.lr=1e-5: train.lr: unknown key; did you mean 'optim.lr'?"),
+            std::string::npos)
+      << problems[0];
+}
+
+TEST(Config, EveryProblemIsReported) {
+  TempDir dir;
+  auto file = dir.write("c.yaml", "rollout:\n  group_size: 1\n  top_p: 1.5\noptim:\n  lr: -1\n");
+  Config c;
+  auto problems = check_config({file, {}}, c, ConfigUse::Any);
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_NE(problems[0].find(":2:15: rollout.group_size: is 1"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[1].find(":3:10: rollout.top_p: is 1.5; must be in (0, 1]"), std::string::npos) << problems[1];
+  EXPECT_NE(problems[2].find(":5:7: optim.lr: is -1"), std::string::npos) << problems[2];
+}
+
+TEST(Config, LoadThrowsInputError) {
+  EXPECT_THROW(load_config({"", {"grpo.loss_type=ppo"}}, ConfigUse::Any), InputError);
+}
+
+TEST(Config, KeyListCoversDesign) {
+  auto keys = config_keys();
+  for (const char* k : {"model.path", "data.template", "rollout.min_p", "rewards[].weight", "grpo.kl_estimator",
+                        "grpo.dynamic_sampling", "optim.schedule", "train.keep_last", "eval.num_samples"}) {
+    EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
+  }
+}
+
+}  // namespace
+}  // namespace r1
