@@ -13,7 +13,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
-  libsentencepiece-dev sentencepiece libpcre2-dev libgtest-dev
+  libsentencepiece-dev sentencepiece libpcre2-dev libicu-dev libgtest-dev
   python3 python3-torch python3-sentencepiece python3-numpy
   nodejs npm
 )

@@ -50,6 +50,7 @@ int run(int argc, char** argv) {
 
   Action action;
   add_validate_command(app, action);
+  add_tokenize_command(app, action);
 
   std::vector<std::string> args = with_default_command(argc, argv, app);
   if (!args.empty() && args.front() == "train" && !has_subcommand(app, "train")) {
