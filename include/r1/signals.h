@@ -1,0 +1,13 @@
+// SIGINT/SIGTERM handling: the first signal asks the run to stop after saving, a second exits at once.
+#pragma once
+
+namespace r1 {
+
+// Installs the handlers (idempotent). The second signal calls _exit(130),
+// leaving the previous checkpoint untouched.
+void install_stop_handlers();
+
+// True once SIGINT or SIGTERM has arrived.
+bool stop_requested();
+
+}  // namespace r1

@@ -1,0 +1,106 @@
+#include "r1/checkpoint.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <vector>
+
+namespace r1 {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void fsync_path(const fs::path& p, bool directory) {
+  int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+std::optional<int64_t> step_of(const fs::path& dir) {
+  static const std::regex re("step-(\\d+)");
+  std::smatch m;
+  std::string name = dir.filename().string();
+  if (!std::regex_match(name, m, re)) return std::nullopt;
+  return std::stoll(m[1].str());
+}
+
+}  // namespace
+
+std::string checkpoint_name(int64_t step) { return fmt::format("step-{:06d}", step); }
+
+bool is_complete_checkpoint(const fs::path& dir) {
+  std::ifstream in(dir / "trainer_state.json");
+  if (!in) return false;
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  return !j.is_discarded() && j.contains("step");
+}
+
+fs::path save_checkpoint(const fs::path& run_dir, int64_t step, int keep_last,
+                         const std::function<void(const fs::path&)>& write) {
+  fs::path root = run_dir / "checkpoints";
+  fs::create_directories(root);
+  fs::path final_dir = root / checkpoint_name(step);
+  fs::path tmp = root / (".tmp-" + checkpoint_name(step) + "-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  write(tmp);
+  for (const auto& entry : fs::recursive_directory_iterator(tmp)) {
+    if (entry.is_regular_file()) fsync_path(entry.path(), false);
+  }
+  fsync_path(tmp, true);
+  if (fs::exists(final_dir)) fs::remove_all(final_dir);
+  fs::rename(tmp, final_dir);
+  fsync_path(root, true);
+
+  fs::path latest_tmp = root / ".latest.tmp";
+  {
+    std::ofstream out(latest_tmp, std::ios::trunc);
+    out << checkpoint_name(step) << "\n";
+  }
+  fsync_path(latest_tmp, false);
+  fs::rename(latest_tmp, root / "latest");
+  fsync_path(root, true);
+
+  if (keep_last > 0) {
+    std::vector<std::pair<int64_t, fs::path>> all;
+    for (const auto& entry : fs::directory_iterator(root)) {
+      if (auto s = step_of(entry.path()); s && entry.is_directory()) all.emplace_back(*s, entry.path());
+    }
+    std::sort(all.begin(), all.end());
+    for (std::size_t i = 0; i + static_cast<std::size_t>(keep_last) < all.size(); ++i) {
+      if (all[i].second != final_dir) fs::remove_all(all[i].second);
+    }
+  }
+  // Leftovers of checkpoints interrupted by a crash.
+  for (const auto& entry : fs::directory_iterator(root)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(".tmp-", 0) == 0) fs::remove_all(entry.path());
+  }
+  return final_dir;
+}
+
+std::optional<fs::path> find_latest_checkpoint(const fs::path& run_dir) {
+  fs::path root = run_dir / "checkpoints";
+  if (!fs::is_directory(root)) return std::nullopt;
+  std::ifstream latest(root / "latest");
+  std::string name;
+  if (latest && std::getline(latest, name) && !name.empty() && is_complete_checkpoint(root / name)) {
+    return root / name;
+  }
+  std::optional<std::pair<int64_t, fs::path>> best;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    auto s = step_of(entry.path());
+    if (!s || !is_complete_checkpoint(entry.path())) continue;
+    if (!best || *s > best->first) best = {*s, entry.path()};
+  }
+  if (!best) return std::nullopt;
+  return best->second;
+}
+
+}  // namespace r1

@@ -1,0 +1,128 @@
+// Optimizer, schedules, checkpoint directories and JSONL logs.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "r1/checkpoint.h"
+#include "r1/metrics.h"
+#include "r1/optimizer.h"
+#include "test_util.h"
+
+namespace r1 {
+namespace {
+
+OptimConfig opt(double lr, int warmup, const std::string& schedule) {
+  OptimConfig c;
+  c.lr = lr;
+  c.warmup_steps = warmup;
+  c.schedule = schedule;
+  return c;
+}
+
+TEST(Schedule, WarmupThenShapes) {
+  // warmup 4 of 10 updates: lr * (u + 1) / 5 for u < 4.
+  EXPECT_DOUBLE_EQ(scheduled_lr(opt(1, 4, "constant"), 0, 10), 0.2);
+  EXPECT_DOUBLE_EQ(scheduled_lr(opt(1, 4, "constant"), 3, 10), 0.8);
+  EXPECT_DOUBLE_EQ(scheduled_lr(opt(1, 4, "constant"), 9, 10), 1.0);
+  // linear: 1 - (u - 4) / 6; u = 9 -> 1/6.
+  EXPECT_DOUBLE_EQ(scheduled_lr(opt(1, 4, "linear"), 4, 10), 1.0);
+  EXPECT_NEAR(scheduled_lr(opt(1, 4, "linear"), 9, 10), 1.0 / 6, 1e-12);
+  // cosine: 0.5 (1 + cos(pi (u - 4) / 6)); u = 7 -> 0.5 (1 + cos(pi / 2)) = 0.5.
+  EXPECT_NEAR(scheduled_lr(opt(1, 4, "cosine"), 7, 10), 0.5, 1e-12);
+  EXPECT_NEAR(scheduled_lr(opt(1, 0, "cosine"), 10, 10), 0.0, 1e-12);
+}
+
+TEST(Optimizer, AdamWFirstStepByHand) {
+  // p = 1, g = 0.5, lr 0.1, betas (0.9, 0.99), weight decay 0.1:
+  // decay: p = 1 * (1 - 0.1 * 0.1) = 0.99; m_hat = g, v_hat = g^2, update = lr * g / |g| = 0.1 -> 0.89.
+  auto p = torch::ones({1}).requires_grad_(true);
+  auto c = opt(0.1, 0, "constant");
+  c.weight_decay = 0.1;
+  c.max_grad_norm = 0;
+  Optimizer o({p}, c, 10);
+  p.mutable_grad() = torch::full({1}, 0.5f);
+  auto s = o.step(0);
+  EXPECT_TRUE(s.applied);
+  EXPECT_DOUBLE_EQ(s.grad_norm, 0.5);
+  EXPECT_NEAR(p.item<float>(), 0.89f, 1e-6);
+}
+
+TEST(Optimizer, Bf16ParamsGetFp32MastersAndNonFiniteIsSkipped) {
+  auto p = torch::ones({2}, torch::kBFloat16).requires_grad_(true);
+  auto c = opt(1e-3, 0, "constant");
+  Optimizer o({p}, c, 10);
+  // Each AdamW step moves by lr = 1e-3, less than half the bf16 spacing below 1.0
+  // (2^-8 / 2 = 0.00195), so updating bf16 weights directly would never move them. The fp32
+  // master accumulates ten steps to 0.99, which rounds to the nearest bf16: 253/256 = 0.98828125.
+  for (int i = 0; i < 10; ++i) {
+    p.mutable_grad() = torch::ones({2}, torch::kBFloat16);
+    ASSERT_TRUE(o.step(i).applied);
+  }
+  EXPECT_FLOAT_EQ(p[0].item<float>(), 0.98828125f);
+  p.mutable_grad() = torch::full({2}, std::numeric_limits<float>::quiet_NaN()).to(torch::kBFloat16);
+  auto s = o.step(10);
+  EXPECT_FALSE(s.applied);
+  EXPECT_FLOAT_EQ(p[0].item<float>(), 0.98828125f);
+}
+
+TEST(Optimizer, ClipsByTotalNormAndRoundTripsState) {
+  test::TempDir dir;
+  auto p = torch::zeros({2}).requires_grad_(true);
+  auto c = opt(0.1, 0, "constant");
+  c.max_grad_norm = 1.0;
+  Optimizer o({p}, c, 10);
+  p.mutable_grad() = torch::tensor({3.f, 4.f});
+  EXPECT_DOUBLE_EQ(o.step(0).grad_norm, 5.0);  // sqrt(9 + 16)
+  o.save(dir.path / "optim.pt");
+  auto q = p.detach().clone().requires_grad_(true);
+  Optimizer o2({q}, c, 10);
+  o2.load(dir.path / "optim.pt");
+  p.mutable_grad() = torch::tensor({1.f, -1.f});
+  q.mutable_grad() = torch::tensor({1.f, -1.f});
+  o.step(1);
+  o2.step(1);
+  EXPECT_TRUE(torch::equal(p, q));  // same moments after reload -> same update
+}
+
+TEST(Checkpoint, AtomicLatestAndKeepLast) {
+  test::TempDir dir;
+  auto write_state = [](int64_t step) {
+    return [step](const std::filesystem::path& d) {
+      std::ofstream(d / "trainer_state.json") << "{\"step\": " << step << "}";
+    };
+  };
+  save_checkpoint(dir.path, 5, 2, write_state(5));
+  save_checkpoint(dir.path, 10, 2, write_state(10));
+  save_checkpoint(dir.path, 15, 2, write_state(15));
+  auto root = dir.path / "checkpoints";
+  EXPECT_FALSE(std::filesystem::exists(root / "step-000005"));
+  EXPECT_TRUE(std::filesystem::exists(root / "step-000010"));
+  EXPECT_EQ(*find_latest_checkpoint(dir.path), root / "step-000015");
+  // A crash mid-write leaves a temporary dir and an incomplete step dir: both ignored.
+  std::filesystem::create_directories(root / ".tmp-step-000020-1");
+  std::filesystem::create_directories(root / "step-000020");
+  std::ofstream(root / "latest") << "step-000020\n";
+  EXPECT_EQ(*find_latest_checkpoint(dir.path), root / "step-000015");
+  EXPECT_FALSE(find_latest_checkpoint(dir.path / "nothing").has_value());
+}
+
+TEST(JsonlLog, ResumeDropsStepsAfterTheCheckpoint) {
+  test::TempDir dir;
+  auto path = dir.path / "metrics.jsonl";
+  {
+    JsonlLog log(path, -1);
+    for (int s = 1; s <= 4; ++s) log.write({{"step", s}});
+  }
+  std::ofstream(path, std::ios::app) << "{\"step\": 5, \"rew";  // cut short by a crash
+  {
+    JsonlLog log(path, 2);
+    log.write({{"step", 3}, {"again", true}});
+  }
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[2], "{\"again\":true,\"step\":3}");
+}
+
+}  // namespace
+}  // namespace r1
