@@ -96,14 +96,46 @@ std::vector<int> id_list(const json& v) {
 
 class SentencePieceBackend : public Tokenizer::Backend {
  public:
-  explicit SentencePieceBackend(const std::filesystem::path& file) : sp_(file) {}
+  explicit SentencePieceBackend(const std::filesystem::path& file) : sp_(file) {
+    // Whether the model adds a dummy "▁" prefix that decoding strips: decode one "▁x" piece alone.
+    for (int id = 0; id < sp_.vocab_size(); ++id) {
+      std::string p = sp_.id_to_piece(id);
+      if (p.size() > kSpace.size() && p.compare(0, kSpace.size(), kSpace) == 0 && !sp_.is_control(id)) {
+        strip_first_space_ = sp_.decode({id}).compare(0, 1, " ") != 0;
+        break;
+      }
+    }
+  }
   std::vector<int> encode(const std::string& text) const override { return sp_.encode(text); }
-  std::string decode_bytes(const std::vector<int>& ids, bool skip_special) const override {
-    if (!skip_special) return sp_.decode(ids);
-    std::vector<int> kept;
-    for (int id : ids)
-      if (!sp_.is_control(id)) kept.push_back(id);
-    return sp_.decode(kept);
+  // Piece by piece as SentencePiece decodes (control pieces vanish, "▁" is a space, the unknown
+  // piece is " ⁇ ", the dummy prefix space goes), except that byte pieces stay raw bytes, so that
+  // a character split over several byte pieces is whole again once its last byte arrives.
+  std::string decode_bytes(const std::vector<int>& ids, bool) const override {
+    std::string out;
+    bool first = true;
+    for (int id : ids) {
+      if (sp_.is_control(id)) continue;
+      std::string p = sp_.id_to_piece(id);
+      if (sp_.is_byte(id) && p.size() == 6) {
+        out += static_cast<char>(std::stoi(p.substr(3, 2), nullptr, 16));
+        first = false;
+        continue;
+      }
+      if (id == sp_.unk_id()) p = " \xE2\x81\x87 ";
+      std::string text;
+      for (std::size_t pos = 0; pos < p.size();) {
+        if (p.compare(pos, kSpace.size(), kSpace) == 0) {
+          text += ' ';
+          pos += kSpace.size();
+        } else {
+          text += p[pos++];
+        }
+      }
+      if (first && strip_first_space_ && !text.empty() && text[0] == ' ') text.erase(0, 1);
+      first = first && text.empty();
+      out += text;
+    }
+    return out;
   }
   int vocab_size() const override { return sp_.vocab_size(); }
   std::optional<int> token_to_id(const std::string& token) const override {
@@ -120,7 +152,9 @@ class SentencePieceBackend : public Tokenizer::Backend {
 
  private:
   static std::optional<int> positive(int id) { return id >= 0 ? std::optional<int>(id) : std::nullopt; }
+  static inline const std::string kSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's space
   SentencePiece sp_;
+  bool strip_first_space_ = true;
 };
 
 }  // namespace
@@ -223,7 +257,9 @@ Tokenizer::~Tokenizer() = default;
 std::vector<int> Tokenizer::encode(const std::string& text, bool add_special_tokens) const {
   std::vector<int> ids;
   if (add_special_tokens && add_bos_ && bos_) ids.push_back(*bos_);
-  std::vector<int> body = backend_->encode(make_valid_utf8(text));
+  std::size_t i = 0;
+  for (std::size_t n; i < text.size() && (n = valid_utf8_at(text, i)) > 0;) i += n;
+  std::vector<int> body = backend_->encode(i == text.size() ? text : make_valid_utf8(text));
   if (ids.empty()) return body;
   ids.insert(ids.end(), body.begin(), body.end());
   return ids;
@@ -278,8 +314,7 @@ StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special_token
     : tok_(tokenizer), skip_special_(skip_special_tokens) {}
 
 // The window is decoded as a whole so that decoders which look at the start of a run
-// (SentencePiece's leading-space strip) see the same context as a full decode; once
-// everything in it is out, only the last token is kept as context.
+// (SentencePiece's leading-space strip) see the same context as a full decode.
 std::string StreamDecoder::push(int id) {
   window_.push_back(id);
   std::string text = tok_.decode_bytes(window_, skip_special_);
@@ -297,8 +332,13 @@ std::string StreamDecoder::push(int id) {
     emitted_ = complete;
   }
   if (emitted_ == text.size() && window_.size() > 1) {
-    window_.erase(window_.begin(), window_.end() - 1);
-    emitted_ = tok_.decode_bytes(window_, skip_special_).size();
+    // Keep the last token as context, once it decodes to something: decoders strip a leading
+    // space only until the first non-empty piece, so from there on the window decodes as the whole.
+    std::string last = tok_.decode_bytes({window_.back()}, skip_special_);
+    if (!last.empty()) {
+      window_.erase(window_.begin(), window_.end() - 1);
+      emitted_ = last.size();
+    }
   }
   return out;
 }

@@ -891,7 +891,8 @@ void JsonBackend::load_model(const json& m, const std::string& where) {
       throw InputError(fmt::format("{}: unk_token \"{}\" is not in the vocab", where, m["unk_token"].get<std::string>()));
     bpe_.unk = it->second;
   }
-  const json& merges = m.value("merges", json::array());
+  static const json no_merges = json::array();
+  const json& merges = m.contains("merges") ? m["merges"] : no_merges;
   if (!merges.is_array()) throw InputError(where + ": \"merges\" must be a list");
   bpe_.merges.reserve(merges.size());
   for (std::size_t r = 0; r < merges.size(); ++r) {
@@ -990,8 +991,9 @@ void JsonBackend::load(const std::filesystem::path& file) {
     }
     const json& post = j.value("post_processor", json());
     std::vector<const json*> procs;
-    if (post.is_object() && str_or(post, "type", "") == "Sequence")
-      for (const auto& p : post.value("processors", json::array())) procs.push_back(&p);
+    if (post.is_object() && str_or(post, "type", "") == "Sequence" && post.contains("processors") &&
+        post["processors"].is_array())
+      for (const auto& p : post["processors"]) procs.push_back(&p);
     else if (post.is_object())
       procs.push_back(&post);
     for (const json* p : procs) {

@@ -26,7 +26,7 @@ const encode = (text) => tokenizer.encode(text, { add_special_tokens: false }).i
 
 if (mode === "decode") {
   const texts = readJson(file).map((ids) =>
-    tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }),
+    ids.length === 0 ? "" : tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }),
   );
   process.stdout.write(JSON.stringify(texts) + "\n");
 } else {
