@@ -1,0 +1,166 @@
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "r1/cli/commands.h"
+#include "r1/error.h"
+#include "r1/rewards.h"
+
+namespace r1::cli {
+
+namespace {
+
+struct ScoreOptions {
+  std::string rewards;      // NAME[:W][,NAME[:W]...]
+  std::string input;
+  std::string output;       // empty: stdout
+  RewardConfig base;        // reward-specific keys shared by every listed reward
+  bool bench = false;       // time each reward alone instead of writing results
+};
+
+std::vector<RewardConfig> parse_reward_list(const ScoreOptions& o) {
+  std::vector<RewardConfig> out;
+  std::size_t start = 0;
+  while (start <= o.rewards.size()) {
+    std::size_t end = o.rewards.find(',', start);
+    if (end == std::string::npos) end = o.rewards.size();
+    std::string item = o.rewards.substr(start, end - start);
+    start = end + 1;
+    if (item.empty()) throw InputError("--reward: empty entry in '" + o.rewards + "'; use NAME[:WEIGHT],...");
+    RewardConfig c = o.base;
+    std::size_t colon = item.find(':');
+    c.name = item.substr(0, colon);
+    if (colon != std::string::npos) {
+      std::string w = item.substr(colon + 1);
+      char* stop = nullptr;
+      c.weight = std::strtod(w.c_str(), &stop);
+      if (w.empty() || *stop != '\0') throw InputError("--reward: weight '" + w + "' of " + c.name + " is not a number");
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+// One input line: the JSON object (kept whole for the output and as metadata) and its text fields.
+struct Row {
+  nlohmann::json json;
+  std::string prompt, completion, answer;
+};
+
+std::string text_field(const nlohmann::json& row, const char* key, const std::string& where, bool required) {
+  auto it = row.find(key);
+  if (it == row.end()) {
+    if (!required) return "";
+    std::string names;
+    for (const auto& [k, v] : row.items()) names += (names.empty() ? "" : ", ") + k;
+    throw InputError(where + ": no '" + key + "' field; the line has: " + (names.empty() ? "none" : names));
+  }
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number()) return it->dump();
+  throw InputError(where + ": '" + key + "' is " + it->type_name() + "; expected a string");
+}
+
+std::vector<Row> read_rows(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open the input file");
+  std::vector<Row> rows;
+  std::string line;
+  for (std::size_t lineno = 1; std::getline(in, line); ++lineno) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::string where = path + ":" + std::to_string(lineno);
+    Row r;
+    try {
+      r.json = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError(where + ": not valid JSON (" + e.what() + ")");
+    }
+    if (!r.json.is_object()) throw InputError(where + ": expected a JSON object, got " + r.json.type_name());
+    r.completion = text_field(r.json, "completion", where, true);
+    r.answer = text_field(r.json, "answer", where, true);
+    r.prompt = text_field(r.json, "prompt", where, false);
+    rows.push_back(std::move(r));
+  }
+  if (rows.empty()) throw InputError(path + ": no lines to score");
+  return rows;
+}
+
+std::vector<RewardInput> inputs_of(const std::vector<Row>& rows) {
+  std::vector<RewardInput> batch;
+  batch.reserve(rows.size());
+  for (const auto& r : rows) batch.push_back({r.prompt, r.completion, r.answer, r.json});
+  return batch;
+}
+
+int bench(const std::vector<RewardConfig>& configs, const std::vector<Row>& rows) {
+  auto batch = inputs_of(rows);
+  std::cout << fmt::format("{:<12} {:>12} {:>10} {:>16}\n", "reward", "completions", "seconds", "completions/s");
+  for (const auto& c : configs) {
+    auto fn = make_reward(c);
+    auto t0 = std::chrono::steady_clock::now();
+    auto scores = fn->score(batch);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double mean = 0;
+    for (double x : scores) mean += x / static_cast<double>(scores.size());
+    std::cout << fmt::format("{:<12} {:>12} {:>10.3f} {:>16.0f}   (mean reward {:.3f})\n", c.name, scores.size(), s,
+                             static_cast<double>(scores.size()) / std::max(s, 1e-9), mean);
+  }
+  return kExitOk;
+}
+
+int score(const ScoreOptions& o) {
+  auto configs = parse_reward_list(o);
+  RewardSet set(configs);  // checks every reward (e.g. the command program) before reading input
+  auto rows = read_rows(o.input);
+  if (o.bench) return bench(configs, rows);
+  std::ofstream file;
+  if (!o.output.empty()) {
+    file.open(o.output, std::ios::binary);
+    if (!file) throw InputError(o.output + ": cannot open for writing");
+  }
+  std::ostream& out = o.output.empty() ? std::cout : file;
+  auto names = set.names();
+  constexpr std::size_t kChunk = 1024;
+  for (std::size_t begin = 0; begin < rows.size(); begin += kChunk) {
+    std::size_t end = std::min(rows.size(), begin + kChunk);
+    std::vector<RewardInput> batch;
+    for (std::size_t i = begin; i < end; ++i) batch.push_back({rows[i].prompt, rows[i].completion, rows[i].answer, rows[i].json});
+    RewardScores s = set.score(batch);
+    for (std::size_t i = begin; i < end; ++i) {
+      nlohmann::json row = rows[i].json;
+      nlohmann::json per = nlohmann::json::object();
+      for (const auto& name : names) per[name] = s.per_reward.at(name)[i - begin];
+      row["rewards"] = per;
+      row["reward"] = s.total[i - begin];
+      out << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    }
+  }
+  out.flush();
+  if (!out) throw std::runtime_error("writing the scored lines failed");
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_score_command(CLI::App& app, Action& action) {
+  auto* sub = app.add_subcommand("score", "Score completions (JSONL with completion, answer, ...) with rewards");
+  auto o = std::make_shared<ScoreOptions>();
+  sub->add_option("--reward,-r", o->rewards, "NAME[:WEIGHT][,NAME[:WEIGHT]...]: format, tag_count, math, gsm8k, "
+                                             "countdown, exact, regex, choice, command")
+      ->required();
+  sub->add_option("--input,-i", o->input, "JSONL: completion, answer, and what the reward needs (prompt, numbers, target)")
+      ->required();
+  sub->add_option("--output,-o", o->output, "Where to write the scored lines (default stdout)");
+  sub->add_option("--mode", o->base.mode, "format: strict|lenient; gsm8k: strict|flexible");
+  sub->add_option("--pattern", o->base.pattern, "regex: the pattern (PCRE2) a completion must match");
+  sub->add_option("--command", o->base.command, "command: the reward program and its arguments");
+  sub->add_option("--timeout", o->base.timeout_s, "command: seconds to wait for one score")->capture_default_str();
+  sub->add_option("--on-error", o->base.on_error, "command: error | default")->capture_default_str();
+  sub->add_option("--default-score", o->base.default_score, "command: score used on failure with --on-error default");
+  sub->add_option("--format-score", o->base.format_score, "countdown: score of a well-formed wrong answer")
+      ->capture_default_str();
+  sub->add_flag("--bench", o->bench, "")->group("");  // hidden: time each reward, print completions/s
+  sub->callback([&action, o] { action = [o] { return score(*o); }; });
+}
+
+}  // namespace r1::cli

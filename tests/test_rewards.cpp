@@ -1,0 +1,368 @@
+// Rewards: format, tag_count, math, gsm8k, countdown, exact, regex, choice, command, RewardSet, `score`.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "r1/error.h"
+#include "r1/expression.h"
+#include "r1/math_verify.h"
+#include "r1/rewards.h"
+#include "test_util.h"
+
+namespace r1 {
+namespace {
+
+using test::TempDir;
+
+const nlohmann::json kNoMetadata = nlohmann::json::object();
+
+double score_one(const std::string& reward, const std::string& completion, const std::string& answer = "",
+                 const nlohmann::json& metadata = kNoMetadata, const std::string& prompt = "",
+                 RewardConfig config = {}) {
+  config.name = reward;
+  auto fn = make_reward(config);
+  return fn->score({{prompt, completion, answer, metadata}}).at(0);
+}
+
+TEST(RewardsFormat, StrictAndLenientShapes) {
+  struct Case {
+    std::string completion;
+    double strict, lenient;
+  };
+  const std::vector<Case> cases = {
+      {"<think>a</think><answer>4</answer>", 1, 1},
+      {"  <think>\nreason\n</think>\n<answer> 4 </answer>\n", 1, 1},
+      {"<think>a</think> text <answer>4</answer>", 0, 1},       // text between the blocks
+      {"Sure! <think>a</think><answer>4</answer>", 0, 1},        // text before
+      {"<think>a</think><answer>4</answer> and more", 0, 1},     // text after
+      {"<think>a</think><answer>   </answer>", 0, 0},            // empty answer
+      {"<answer>4</answer><think>a</think>", 0, 0},              // wrong order
+      {"<think>a</think>", 0, 0},                                // no answer
+      {"<think>a<think>b</think><answer>4</answer>", 0, 1},      // a repeated tag
+      {"<think>a</think><answer>4", 0, 0},                       // unclosed answer
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(format_score("", c.completion, true), c.strict) << c.completion;
+    EXPECT_EQ(format_score("", c.completion, false), c.lenient) << c.completion;
+  }
+}
+
+TEST(RewardsFormat, PromptEndingInThinkOpensTheBlock) {
+  const std::string prompt = "Assistant: Let me solve this step by step.\n<think>";
+  EXPECT_EQ(format_score(prompt, " 3+4=7 </think>\n<answer>7</answer>", true), 1);
+  EXPECT_EQ(format_score("User: 1+1. Assistant:", " 3+4=7 </think>\n<answer>7</answer>", true), 0);
+  // The config mode reaches the reward; default is strict.
+  EXPECT_EQ(score_one("format", "x <think>a</think><answer>1</answer>"), 0);
+  EXPECT_EQ(score_one("format", "x <think>a</think><answer>1</answer>", "", kNoMetadata, "", {.mode = "lenient"}), 1);
+  FormatTags tags{"<reasoning>", "</reasoning>", "<final>", "</final>"};
+  EXPECT_EQ(format_score("", "<reasoning>r</reasoning><final>2</final>", true, tags), 1);
+}
+
+TEST(RewardsFormat, TagCountGivesQuarterPerWellPlacedTag) {
+  EXPECT_EQ(tag_count_score("", "<think>a</think><answer>1</answer>"), 1.0);
+  EXPECT_EQ(tag_count_score("", "<think>a</think>"), 0.5);                         // two tags
+  EXPECT_EQ(tag_count_score("", "<think>a</think><think>b</think><answer>1</answer>"), 0.5);  // think tags twice
+  EXPECT_EQ(tag_count_score("", "</answer><answer>1"), 0.25);                      // close before open: only <answer>
+  EXPECT_EQ(tag_count_score("...<think>", "a</think><answer>1</answer>"), 1.0);    // prompt opened <think>
+  EXPECT_EQ(tag_count_score("", "nothing"), 0.0);
+}
+
+TEST(RewardsMath, ExtractionTakesAnswerTagThenLastBoxed) {
+  EXPECT_EQ(last_boxed("a \\boxed{1} b \\boxed{\\frac{1}{2}} c").value(), "\\frac{1}{2}");
+  EXPECT_EQ(last_boxed("\\fbox{x^{2}}").value(), "x^{2}");
+  EXPECT_EQ(last_boxed("so $\\boxed 5$.").value(), "5");
+  EXPECT_FALSE(last_boxed("\\boxed{unclosed").has_value());
+  EXPECT_EQ(extract_math_answer("<think>\\boxed{3}</think><answer>The answer is \\boxed{4}.</answer>").value(), "4");
+  EXPECT_EQ(extract_math_answer("<think>x</think><answer> 12 </answer>").value(), "12");
+  EXPECT_EQ(extract_math_answer("no tags but \\boxed{7}").value(), "7");
+  EXPECT_FALSE(extract_math_answer("no answer at all").has_value());
+}
+
+TEST(RewardsMath, EquivalenceTable) {
+  struct Case {
+    const char* predicted;
+    const char* reference;
+    bool equal;
+  };
+  const std::vector<Case> cases = {
+      {"\\dfrac{1}{2}", "\\frac12", true},
+      {"0.5", "\\frac{1}{2}", true},
+      {"1/2", "\\tfrac{1}{2}", true},
+      {"2\\frac{1}{2}", "\\frac{5}{2}", true},              // mixed number: 2 + 1/2
+      {"-2\\frac{1}{2}", "-2.5", true},
+      {"1.5e3", "1500", true},                               // scientific notation
+      {"1.5\\times10^{3}", "1,500", true},                   // thousands separator
+      {"10{,}000", "10000", true},
+      {"\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\frac{\\pi}{2})", true},
+      {"(3, 1.5707963267949)", "\\left( 3, \\frac{\\pi}{2} \\right)", true},  // element-wise numeric
+      {"(3, \\frac{\\pi}{3})", "\\left( 3, \\frac{\\pi}{2} \\right)", false},
+      {"[2,5)", "[2, 5)", true},
+      {"(2,5)", "[2,5)", false},                             // interval ends differ
+      {"\\{3, 1, 2\\}", "\\{1,2,3\\}", true},                // sets ignore order
+      {"1, -2", "-2, 1", true},                              // list of solutions
+      {"(1,2)", "(2,1)", false},                             // tuples keep order
+      {"90^\\circ", "90", true},
+      {"50\\%", "50", true},
+      {"\\$18.90", "18.9", true},
+      {"10\\text{ inches}", "10", true},
+      {"5 cm", "5", true},
+      {"x = 5", "5", true},
+      {"5.", "5", true},
+      {"2\\sqrt{2}", "\\sqrt{8}", true},
+      {"\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt2}", true},
+      {"2^{10}", "1024", true},
+      {"\\sqrt[3]{27}", "3", true},
+      {"\\pi", "3.14", false},                               // tolerance 1e-6 relative
+      {"3.0000000001", "3", true},
+      {"2x+3", "3+2x", true},                                // evaluated at fixed points
+      {"x^2+2x+1", "(x+1)^2", true},
+      {"x^2+1", "(x+1)^2", false},
+      {"\\text{(C)}", "C", true},
+      {"\\text{Evelyn}", "\\text{Evelyn}", true},
+      {"Evelyn", "Nevyle", false},                           // words are not products of variables
+      {"\\begin{pmatrix} 1 \\\\ 0.5 \\end{pmatrix}", "\\begin{pmatrix} 1 \\\\ \\frac{1}{2} \\end{pmatrix}", true},
+      {"\\begin{pmatrix} 1 & 2 \\end{pmatrix}", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", false},
+      {"(-\\infty, 2) \\cup (3, \\infty)", "(-\\infty,2)\\cup(3,\\infty)", true},
+      {"7", "8", false},
+      {"", "0", false},
+      {"1/0", "1/0", true},                                  // identical strings, though not a number
+  };
+  for (const auto& c : cases)
+    EXPECT_EQ(math_answers_equal(c.predicted, c.reference), c.equal) << c.predicted << " vs " << c.reference;
+}
+
+TEST(RewardsMath, RewardScoresCompletions) {
+  EXPECT_EQ(score_one("math", "<think>..</think><answer>\\boxed{\\dfrac{3}{4}}</answer>", "0.75"), 1);
+  EXPECT_EQ(score_one("math", "<think>..</think><answer>0.7</answer>", "\\frac34"), 0);
+  EXPECT_EQ(score_one("math", "no final answer", "1"), 0);
+  // A reference given as a whole solution is compared by its last \boxed.
+  EXPECT_EQ(score_one("math", "\\boxed{12}", "so the total is $\\boxed{12}$."), 1);
+}
+
+TEST(RewardsExpression, CountdownParser) {
+  auto v = evaluate_countdown(" (95 - 3) / 4 + 1 ");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_DOUBLE_EQ(v->value, 24.0);  // 92 / 4 = 23, + 1
+  EXPECT_EQ(v->numbers, (std::vector<long long>{95, 3, 4, 1}));
+  EXPECT_DOUBLE_EQ(evaluate_countdown("-(2 - 7) * 3")->value, 15.0);
+  for (const char* bad : {"1 / (2 - 2)", "2 ** 3", "2 + x", "(1 + 2", "1 + 2)", "", "3 4", "1.5 + 2", "abs(1)",
+                          "__import__('os')"})
+    EXPECT_FALSE(evaluate_countdown(bad).has_value()) << bad;
+  std::string deep(200, '(');
+  EXPECT_FALSE(evaluate_countdown(deep + "1" + std::string(200, ')')).has_value());  // depth limit, no crash
+}
+
+TEST(RewardsExpression, LatexParser) {
+  EXPECT_DOUBLE_EQ(*evaluate_latex("2^{3}\\cdot\\frac{1}{4}"), 2.0);        // 8 * 1/4
+  EXPECT_DOUBLE_EQ(*evaluate_latex("3\\sqrt{16}-1"), 11.0);                 // 3*4 - 1
+  EXPECT_DOUBLE_EQ(*evaluate_latex("-2^{2}"), -4.0);                        // unary minus binds looser than ^
+  EXPECT_DOUBLE_EQ(*evaluate_latex("2x", {{'x', 1.5}}), 3.0);
+  EXPECT_FALSE(evaluate_latex("2x").has_value());                           // unknown variable
+  EXPECT_FALSE(evaluate_latex("\\sqrt{-1}").has_value());
+  EXPECT_FALSE(evaluate_latex("10^{1000}").has_value());                    // not finite
+  EXPECT_FALSE(evaluate_latex("1e999").has_value());
+}
+
+TEST(RewardsGsm8k, StrictAndFlexibleExtraction) {
+  EXPECT_EQ(extract_gsm8k_answer("so 5*2=10\n#### 1,234", true).value(), "1234");
+  EXPECT_EQ(extract_gsm8k_answer("#### $18.", true).value(), "18");
+  EXPECT_FALSE(extract_gsm8k_answer("the answer is 18", true).has_value());
+  EXPECT_EQ(extract_gsm8k_answer("3 apples, then 18 dollars", false).value(), "18");
+  EXPECT_EQ(extract_gsm8k_answer("<think>1 2 3</think><answer>-7.5 total, step 2</answer>", false).value(), "2");
+  EXPECT_EQ(extract_gsm8k_answer("<answer>$1,000,000</answer> 5", false).value(), "1000000");
+  EXPECT_EQ(score_one("gsm8k", "<answer>18</answer>", "Janet ... #### 18"), 1);
+  EXPECT_EQ(score_one("gsm8k", "<answer>18.0</answer>", "18"), 1);
+  EXPECT_EQ(score_one("gsm8k", "<answer>18</answer>", "18", kNoMetadata, "", {.mode = "strict"}), 0);
+  EXPECT_EQ(score_one("gsm8k", "<answer>17</answer>", "18"), 0);
+}
+
+TEST(RewardsCountdown, TinyZeroScoring) {
+  const nlohmann::json meta = {{"numbers", {3, 5, 7}}, {"target", 22}};
+  // (3 + 5) * 7 = 56 is wrong; 3 * 5 + 7 = 22 is right.
+  EXPECT_EQ(score_one("countdown", "<think>..</think><answer>3 * 5 + 7</answer>", "22", meta), 1.0);
+  EXPECT_EQ(score_one("countdown", "<think>..</think><answer>(3 + 5) * 7</answer>", "22", meta), 0.1);
+  EXPECT_EQ(score_one("countdown", "<answer>3 * 5 + 7 + 0</answer>", "22", meta), 0.1);   // extra number
+  EXPECT_EQ(score_one("countdown", "<answer>15 + 7</answer>", "22", meta), 0.1);          // numbers not given
+  EXPECT_EQ(score_one("countdown", "<answer>3 * 5 + 7 = 22</answer>", "22", meta), 0.1);  // '=' not allowed
+  EXPECT_EQ(score_one("countdown", "<answer>7 / (5 - 5)</answer>", "22", meta), 0.1);     // division by zero
+  EXPECT_EQ(score_one("countdown", "3 * 5 + 7", "22", meta), 0.0);                        // no answer tag
+  // The target may come from the answer; "nums" is accepted (TinyZero's field name).
+  EXPECT_EQ(score_one("countdown", "<answer>7*5 - 3</answer>", "32", {{"nums", {3, 5, 7}}}), 1.0);
+  RewardConfig c{.format_score = 0.0};
+  EXPECT_EQ(score_one("countdown", "<answer>7+5+3</answer>", "22", meta, "", c), 0.0);
+  EXPECT_THROW(score_one("countdown", "<answer>1</answer>", "22", {{"target", 22}}), InputError);
+}
+
+TEST(RewardsSimple, ExactRegexChoice) {
+  EXPECT_EQ(score_one("exact", "<answer>  Paris\n</answer>", "Paris"), 1);
+  EXPECT_EQ(score_one("exact", "<answer>paris</answer>", "Paris"), 0);
+  EXPECT_EQ(score_one("exact", "New   York", "New York"), 1);
+  RewardConfig re{.pattern = "^<think>[\\s\\S]*</think>\\s*<answer>\\d+</answer>$"};
+  EXPECT_EQ(score_one("regex", "<think>x\ny</think> <answer>42</answer>", "", kNoMetadata, "", re), 1);
+  EXPECT_EQ(score_one("regex", "<think>x</think><answer>4a</answer>", "", kNoMetadata, "", re), 0);
+  EXPECT_THROW(score_one("regex", "x", "", kNoMetadata, "", {.pattern = "(unclosed"}), InputError);
+  EXPECT_EQ(extract_choice("<answer>(B)</answer>").value(), 'B');
+  EXPECT_EQ(extract_choice("I think the answer is C because A is wrong").value(), 'C');
+  EXPECT_EQ(extract_choice("\\boxed{D}").value(), 'D');
+  EXPECT_EQ(extract_choice("Options (A) and (E): pick (E)").value(), 'E');
+  EXPECT_FALSE(extract_choice("no letter here").has_value());
+  EXPECT_EQ(score_one("choice", "<answer>A.</answer>", "(A)"), 1);
+  EXPECT_EQ(score_one("choice", "<answer>B</answer>", "A"), 0);
+}
+
+TEST(RewardsSet, WeightedSumPerRewardScoresAndNames) {
+  RewardSet set({{.name = "format", .weight = 0.5}, {.name = "math"}, {.name = "math", .weight = 2.0}});
+  EXPECT_EQ(set.names(), (std::vector<std::string>{"format", "math", "math_2"}));
+  std::string p, c1 = "<think>a</think><answer>4</answer>", c2 = "<answer>5</answer>", a = "4";
+  auto s = set.score({{p, c1, a, kNoMetadata}, {p, c2, a, kNoMetadata}});
+  // c1: 0.5*1 + 1 + 2*1 = 3.5; c2: format 0, math 0.
+  EXPECT_EQ(s.total, (std::vector<double>{3.5, 0.0}));
+  EXPECT_EQ(s.per_reward.at("format"), (std::vector<double>{1, 0}));
+  EXPECT_EQ(s.per_reward.at("math_2"), (std::vector<double>{1, 0}));
+  EXPECT_EQ(s.failures.at("math"), 0);
+  EXPECT_THROW(RewardSet({{.name = "nope"}}), InputError);
+}
+
+TEST(RewardsEval, ExtractAndMatchPerTask) {
+  EXPECT_EQ(extract_answer("math", "<answer>\\boxed{2}</answer>").value(), "2");
+  EXPECT_TRUE(answers_match("math", "\\frac{4}{2}", "2", kNoMetadata));
+  EXPECT_EQ(extract_answer("gsm8k", "<answer>$1,200</answer>").value(), "1200");
+  EXPECT_TRUE(answers_match("gsm8k", "1200", "#### 1,200", kNoMetadata));
+  EXPECT_EQ(extract_answer("countdown", "<answer> 3*5+7 </answer>").value(), "3*5+7");
+  EXPECT_TRUE(answers_match("countdown", "3*5+7", "22", {{"numbers", {3, 5, 7}}}));
+  EXPECT_FALSE(answers_match("countdown", "3*5*7", "22", {{"numbers", {3, 5, 7}}}));
+  EXPECT_EQ(extract_answer("choice", "answer is (B)").value(), "B");
+  EXPECT_THROW(extract_answer("poetry", "x"), InputError);
+}
+
+// A reward program in a temp dir (shell script, made executable).
+std::string program(const TempDir& dir, const std::string& name, const std::string& body) {
+  auto p = dir.write(name, "#!/bin/sh\n" + body);
+  std::filesystem::permissions(p, std::filesystem::perms::owner_all);
+  return p.string();
+}
+
+TEST(RewardsCommand, ScoresThroughAnExternalProgram) {
+  TempDir dir;
+  // Scores 1 when the line's completion contains the answer text "\"answer\":\"7\"" ... via grep on the JSON.
+  std::string prog = program(dir, "judge.sh",
+                             "while IFS= read -r line; do\n"
+                             "  case \"$line\" in *'\"completion\":\"7\"'*) echo 1;; *) echo 0.25;; esac\n"
+                             "done\n");
+  RewardConfig c{.name = "command", .command = prog};
+  auto fn = make_reward(c);
+  std::string p, a = "7", seven = "7", eight = "8";
+  std::vector<RewardInput> batch;
+  for (int i = 0; i < 300; ++i) batch.push_back({p, i % 2 ? eight : seven, a, kNoMetadata});
+  auto s = fn->score(batch);
+  ASSERT_EQ(s.size(), 300u);
+  EXPECT_EQ(s[0], 1.0);
+  EXPECT_EQ(s[1], 0.25);
+  EXPECT_EQ(s[299], 0.25);
+  EXPECT_EQ(fn->score(batch)[2], 1.0);  // the program stays up between batches
+  EXPECT_EQ(fn->failures(), 0);
+}
+
+TEST(RewardsCommand, FailuresGiveDefaultOrAClearError) {
+  TempDir dir;
+  std::string p, c = "x", a = "y";
+  const nlohmann::json m = kNoMetadata;
+  std::vector<RewardInput> batch = {{p, c, a, m}, {p, c, a, m}};
+  struct Case {
+    const char* name;
+    std::string body;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"crash", "read line\nexit 3\n", "exited before answering (exit status 3)"},
+      {"garbage", "while read line; do echo hello; done\n", "answered 'hello', not a number"},
+      {"hang", "sleep 30\n", "no score within timeout_s"},
+  };
+  for (const auto& k : cases) {
+    std::string prog = program(dir, std::string(k.name) + ".sh", k.body);
+    RewardConfig def{.name = "command", .command = prog, .timeout_s = 0.3, .default_score = -1, .on_error = "default"};
+    auto fn = make_reward(def);
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(fn->score(batch), (std::vector<double>{-1, -1})) << k.name;
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0) << k.name;
+    EXPECT_EQ(fn->failures(), 2) << k.name;
+    RewardConfig err = def;
+    err.on_error = "error";
+    auto strict = make_reward(err);
+    try {
+      strict->score(batch);
+      ADD_FAILURE() << k.name << ": no error";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(k.message), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("on_error: default"), std::string::npos) << e.what();
+    }
+  }
+  RewardSet set({{.name = "command", .command = program(dir, "g.sh", "while read l; do echo x; done\n"),
+                  .on_error = "default"}});
+  EXPECT_EQ(set.score(batch).failures.at("command"), 2);
+  EXPECT_EQ(set.score(batch).failures.at("command"), 2);  // per call, not cumulative
+}
+
+TEST(RewardsCommand, MissingOrNonExecutableProgramIsInputError) {
+  TempDir dir;
+  auto plain = dir.write("not_exec.sh", "#!/bin/sh\necho 1\n");
+  std::filesystem::permissions(plain, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  for (const std::string& cmd : {(dir.path / "missing").string(), plain.string(), std::string("no-such-program-r1 x")}) {
+    try {
+      make_reward({.name = "command", .command = cmd});
+      ADD_FAILURE() << cmd;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(cmd.substr(0, cmd.find(' '))), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(make_reward({.name = "command", .command = "sh -c 'cat >/dev/null'"}));  // found on PATH
+}
+
+TEST(RewardsCli, ScoreWritesPerRewardAndWeightedSum) {
+  TempDir dir;
+  auto in = dir.write("in.jsonl",
+                      "{\"completion\": \"<think>a</think><answer>3*5+7</answer>\", \"answer\": \"22\", "
+                      "\"numbers\": [3, 5, 7], \"target\": 22}\n"
+                      "\n"
+                      "{\"completion\": \"<answer>3+5+7</answer>\", \"answer\": 22, \"numbers\": [3, 5, 7]}\n");
+  auto out = dir.path / "out.jsonl";
+  auto r = test::run_r1train("score --reward format:0.5,countdown --input " + in.string() + " --output " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream f(out);
+  std::string l1, l2;
+  std::getline(f, l1);
+  std::getline(f, l2);
+  auto j1 = nlohmann::json::parse(l1);
+  auto j2 = nlohmann::json::parse(l2);
+  EXPECT_EQ(j1["rewards"]["format"], 1.0);
+  EXPECT_EQ(j1["rewards"]["countdown"], 1.0);
+  EXPECT_EQ(j1["reward"], 1.5);  // 0.5 * 1 + 1
+  EXPECT_EQ(j1["target"], 22);   // input fields kept
+  EXPECT_EQ(j2["rewards"]["format"], 0.0);
+  EXPECT_DOUBLE_EQ(j2["reward"].get<double>(), 0.1);  // 3+5+7 = 15: well-formed, wrong
+}
+
+TEST(RewardsCli, BadInputNamesFileAndLine) {
+  TempDir dir;
+  struct Case {
+    std::string content, flags, message;
+  };
+  const std::vector<Case> cases = {
+      {"{\"completion\": \"x\", \"answer\": \"1\"}\n{oops\n", "--reward math", "in.jsonl:2: not valid JSON"},
+      {"{\"completion\": \"x\", \"solution\": \"1\"}\n", "--reward math", "in.jsonl:1: no 'answer' field; the line has: completion, solution"},
+      {"", "--reward math", "in.jsonl: no lines to score"},
+      {"{\"completion\": \"x\", \"answer\": \"1\"}\n", "--reward mth", "unknown reward 'mth'"},
+      {"{\"completion\": \"x\", \"answer\": \"1\"}\n", "--reward math:heavy", "weight 'heavy' of math is not a number"},
+      {"{\"completion\": \"x\", \"answer\": \"1\"}\n", "--reward command --command /nonexistent/judge", "/nonexistent/judge"},
+      {"{\"completion\": \"<answer>1</answer>\", \"answer\": \"1\"}\n", "--reward countdown", "no 'numbers' (or 'nums') list"},
+  };
+  for (const auto& c : cases) {
+    auto in = dir.write("in.jsonl", c.content);
+    auto r = test::run_r1train("score " + c.flags + " --input " + in.string());
+    EXPECT_EQ(r.exit_code, 2) << c.message << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << r.output;
+  }
+}
+
+}  // namespace
+}  // namespace r1

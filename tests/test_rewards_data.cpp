@@ -1,0 +1,76 @@
+// The math and GSM8K verifiers against real benchmark data: every reference solution grades correct
+// against its own answer and (MATH-500) incorrect against another problem's answer.
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "r1/dataset.h"
+#include "r1/math_verify.h"
+#include "r1/rewards.h"
+#include "test_util.h"
+
+namespace r1 {
+namespace {
+
+std::filesystem::path shared_data() {
+  auto dir = test::source_dir() / ".." / "shared" / "data";
+  if (!std::filesystem::is_directory(dir))
+    throw std::runtime_error("benchmark data directory " + dir.string() + " is missing (expected ../shared/data)");
+  return dir;
+}
+
+TEST(RewardsData, Math500SolutionsGradeCorrectAndShuffledAnswersIncorrect) {
+  auto ds = Dataset::load_jsonl(shared_data() / "math500_test.jsonl", DataConfig{.prompt_field = "problem"});
+  ASSERT_EQ(ds.size(), 500u);
+  std::size_t correct = 0, rejected = 0;
+  std::string misses, false_matches;
+  for (std::size_t i = 0; i < ds.size(); ++i) {
+    auto boxed = last_boxed(ds[i].metadata["solution"].get<std::string>());
+    if (boxed && math_answers_equal(*boxed, ds[i].answer)) ++correct;
+    else misses += "\n  " + std::to_string(i) + ": " + boxed.value_or("<no \\boxed>") + " vs " + ds[i].answer;
+    // The derangement i -> i + 1 (mod 500). Three neighbours share an answer ("7", "3", 5 vs x=5).
+    const auto& other = ds[(i + 1) % ds.size()].answer;
+    if (!boxed || !math_answers_equal(*boxed, other)) ++rejected;
+    else false_matches += "\n  " + std::to_string(i) + ": " + *boxed + " vs " + other;
+  }
+  EXPECT_GE(correct, 495u) << misses;   // >= 99%
+  EXPECT_GE(rejected, 495u) << false_matches;
+  EXPECT_EQ(correct, 500u) << misses;   // what the verifier achieves today
+  EXPECT_EQ(rejected, 497u) << false_matches;
+}
+
+TEST(RewardsData, Gsm8kSolutionsGradeCorrectStrictAndFlexible) {
+  for (const char* file : {"gsm8k_train.jsonl", "gsm8k_test.jsonl"}) {
+    std::ifstream in(shared_data() / file);
+    ASSERT_TRUE(in) << file;
+    auto ds = Dataset::load_jsonl(shared_data() / file, DataConfig{.prompt_field = "question"});
+    std::vector<std::string> solutions;
+    std::string line;
+    while (std::getline(in, line)) solutions.push_back(nlohmann::json::parse(line)["answer"].get<std::string>());
+    ASSERT_EQ(solutions.size(), ds.size());
+    for (const char* mode : {"strict", "flexible"}) {
+      auto reward = make_reward({.name = "gsm8k", .mode = mode});
+      std::vector<RewardInput> batch;
+      std::string prompt;
+      for (std::size_t i = 0; i < ds.size(); ++i) batch.push_back({prompt, solutions[i], ds[i].answer, ds[i].metadata});
+      auto scores = reward->score(batch);
+      std::size_t correct = 0;
+      std::string misses;
+      for (std::size_t i = 0; i < scores.size(); ++i) {
+        if (scores[i] == 1.0) ++correct;
+        else if (misses.size() < 2000) misses += "\n  " + std::to_string(i) + ": " + ds[i].answer;
+      }
+      EXPECT_EQ(correct, ds.size()) << file << " " << mode << misses;
+      // Shifted by one, answers mostly differ (GSM8K answers repeat; a few neighbours coincide).
+      std::vector<RewardInput> shifted;
+      for (std::size_t i = 0; i < ds.size(); ++i)
+        shifted.push_back({prompt, solutions[i], ds[(i + 1) % ds.size()].answer, ds[i].metadata});
+      auto wrong = reward->score(shifted);
+      double accepted = std::accumulate(wrong.begin(), wrong.end(), 0.0);
+      EXPECT_LT(accepted, 0.02 * static_cast<double>(ds.size())) << file << " " << mode;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace r1
