@@ -542,12 +542,13 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
   r.check(valid_device(c.model.device), "model.device",
           "unknown device '" + c.model.device + "'; use auto, cpu, cuda or cuda:N");
 
-  const std::vector<std::string> templates = {"r1_zero", "countdown", "chat", "plain"};
+  const std::vector<std::string> templates = {"r1_zero", "countdown", "chat", "chatml", "llama3", "plain"};
   bool named = std::find(templates.begin(), templates.end(), c.data.template_) != templates.end();
   r.check(named || c.data.template_.find("{prompt}") != std::string::npos ||
               c.data.template_.find("{question}") != std::string::npos,
           "data.template",
-          "'" + c.data.template_ + "' is neither r1_zero, countdown, chat, plain nor a string containing {prompt}");
+          "'" + c.data.template_ +
+              "' is neither r1_zero, countdown, chat, chatml, llama3, plain nor a string containing {prompt}");
   r.check(!c.data.prompt_field.empty(), "data.prompt_field", "must not be empty");
   r.check(!c.data.answer_field.empty(), "data.answer_field", "must not be empty");
 

@@ -50,6 +50,8 @@ int run(int argc, char** argv) {
 
   Action action;
   add_validate_command(app, action);
+  add_score_command(app, action);
+  add_gen_data_command(app, action);
   add_tokenize_command(app, action);
 
   std::vector<std::string> args = with_default_command(argc, argv, app);
