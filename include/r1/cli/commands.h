@@ -16,6 +16,7 @@ void add_validate_command(CLI::App& app, Action& action);
 void add_score_command(CLI::App& app, Action& action);
 void add_gen_data_command(CLI::App& app, Action& action);
 void add_tokenize_command(CLI::App& app, Action& action);
+void add_inspect_command(CLI::App& app, Action& action);
 
 // Parses argv, sets up logging and threads, runs the chosen subcommand and maps
 // errors to exit codes (0 ok, 1 failure, 2 bad input, 130 interrupted).

@@ -1,0 +1,150 @@
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+
+#include "r1/cli/commands.h"
+#include "r1/error.h"
+#include "r1/model.h"
+#include "r1/safetensors.h"
+#include "r1/tokenizer.h"
+
+namespace r1::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct InspectArgs {
+  std::string model;
+  bool benchmark = false;
+  std::string dtype = "bfloat16";
+  int tokens = 128;
+};
+
+std::string human_bytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+std::string with_commas(uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+double peak_rss_mib() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+std::string tokenizer_description(const fs::path& dir) {
+  try {
+    auto tok = Tokenizer::load(dir);
+    return fmt::format("{}, vocab {}", tok->kind(), tok->vocab_size());
+  } catch (const InputError& e) {
+    std::string present;
+    for (const auto& name : tokenizer_file_names())
+      if (fs::exists(dir / name)) present += (present.empty() ? "" : ", ") + name;
+    return fmt::format("not loadable ({}); files present: {}", e.what(), present.empty() ? "none" : present);
+  }
+}
+
+// Loads the model for real and times a prefill and a few cached decode steps.
+int benchmark(const InspectArgs& args) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto loaded = load_model(args.model, parse_dtype(args.dtype), torch::kCPU);
+  const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double rss_after_load = peak_rss_mib();
+  torch::NoGradGuard no_grad;
+  auto& m = loaded.model;
+  const int64_t T = args.tokens, decode_steps = 16;
+  auto ids = torch::randint(0, loaded.config.vocab_size, {1, T}, torch::kInt64);
+  auto cache = m->make_cache(1, T + decode_steps);
+  const auto t1 = std::chrono::steady_clock::now();
+  auto h = m->forward_cached(ids, torch::ones_like(ids), cache);
+  auto next = torch::linear(h.select(1, T - 1), m->lm_head_weight()).argmax(-1, true);  // [1, 1]
+  const double prefill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  const auto t2 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < decode_steps; ++i) {
+    auto hs = m->forward_cached(next, torch::ones_like(next), cache);
+    next = torch::linear(hs.select(1, 0), m->lm_head_weight()).argmax(-1, true);
+  }
+  const double decode_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
+  uint64_t params = 0;
+  for (const auto& p : m->parameters()) params += static_cast<uint64_t>(p.numel());
+  const double model_mib = static_cast<double>(params * torch::elementSize(parse_dtype(args.dtype))) / (1 << 20);
+  nlohmann::json j = {{"load_s", load_s},
+                      {"model_mib", model_mib},
+                      {"peak_rss_after_load_mib", rss_after_load},
+                      {"peak_rss_mib", peak_rss_mib()},
+                      {"prefill_tokens", T},
+                      {"prefill_tokens_per_s", static_cast<double>(T) / prefill_s},
+                      {"decode_tokens_per_s", static_cast<double>(decode_steps) / decode_s},
+                      {"threads", torch::get_num_threads()}};
+  std::cout << j.dump() << "\n";
+  return kExitOk;
+}
+
+int inspect(const InspectArgs& args) {
+  const fs::path dir = args.model;
+  if (!fs::is_directory(dir)) throw InputError(fmt::format("{}: model directory not found", dir.string()));
+  if (args.benchmark) return benchmark(args);
+  TransformerConfig config = TransformerConfig::from_json_file(dir / "config.json");
+  SafetensorsSet weights = SafetensorsSet::open(dir);
+  // Weights are allocated, never written: untouched pages cost no memory.
+  CausalLM model(config, torch::TensorOptions().dtype(torch::kFloat32));
+  check_weights(model, weights, dir);
+  uint64_t params = 0;
+  for (const auto& p : model->parameters()) params += static_cast<uint64_t>(p.numel());
+  std::map<std::string, uint64_t> stored;  // dtype -> tensors
+  for (const auto& name : weights.names()) ++stored[weights.entry(name).dtype];
+  std::string dtypes;
+  for (const auto& [d, n] : stored) dtypes += fmt::format("{}{} ({} tensors)", dtypes.empty() ? "" : ", ", d, n);
+  uint64_t disk = 0;
+  for (const auto& f : weights.files()) disk += fs::file_size(f.path());
+  const auto& c = config;
+  std::cout << fmt::format("model:         {}\n", dir.string())
+            << fmt::format("architecture:  {} ({})\n", c.architecture, c.model_type.empty() ? "?" : c.model_type)
+            << fmt::format("parameters:    {} ({}){}\n", with_commas(params),
+                           human_bytes(params * 2) + " in bf16",
+                           c.tie_word_embeddings ? "; lm_head tied to embed_tokens" : "")
+            << fmt::format("dtype:         {} stored; config torch_dtype {}\n", dtypes,
+                           c.torch_dtype.empty() ? "unset" : c.torch_dtype)
+            << fmt::format("layers:        {} x (hidden {}, intermediate {}, heads {} q / {} kv, head_dim {})\n",
+                           c.num_hidden_layers, c.hidden_size, c.intermediate_size, c.num_attention_heads,
+                           c.num_key_value_heads, c.head_dim)
+            << fmt::format("attention:     q/k/v bias {}, q/k norm {}, rope_theta {}{}\n",
+                           c.attention_bias ? "yes" : "no", c.qk_norm ? "yes" : "no", c.rope_theta,
+                           c.rope_scaling.type.empty() ? "" : fmt::format(", rope_scaling llama3 (factor {})",
+                                                                          c.rope_scaling.factor))
+            << fmt::format("vocab:         {}; context {}\n", c.vocab_size, c.max_position_embeddings)
+            << fmt::format("tokenizer:     {}\n", tokenizer_description(dir))
+            << fmt::format("size on disk:  {} in {} file{}\n", human_bytes(disk), weights.files().size(),
+                           weights.files().size() == 1 ? "" : "s");
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_inspect_command(CLI::App& app, Action& action) {
+  auto* sub = app.add_subcommand("inspect", "Describe a Hugging Face model directory: architecture, parameters, "
+                                            "dtype, shapes, tokenizer, size");
+  auto args = std::make_shared<InspectArgs>();
+  sub->add_option("--model,-m", args->model, "Model directory (config.json, *.safetensors)")->required();
+  // Hidden: used by scripts/bench_model.sh.
+  sub->add_flag("--benchmark", args->benchmark, "")->group("");
+  sub->add_option("--dtype", args->dtype, "")->group("");
+  sub->add_option("--tokens", args->tokens, "")->group("")->check(CLI::PositiveNumber);
+  sub->callback([&action, args] { action = [args] { return inspect(*args); }; });
+}
+
+}  // namespace r1::cli
