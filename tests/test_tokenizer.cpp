@@ -203,6 +203,32 @@ TEST(Tokenizer, WrittenByteLevelTokenizerMatchesReference) {
   EXPECT_THROW(write_byte_level_tokenizer(dir.path / "bad", {}, {{"12", "3"}}), InputError);
 }
 
+// Added-token options: lstrip / rstrip against the reference; single_word by hand, as the Rust
+// library defines it (@huggingface/tokenizers ignores single_word and would match inside "concat").
+TEST(Tokenizer, AddedTokenOptionsMatchReference) {
+  TempDir dir;
+  auto tokdir = dir.path / "tok";
+  write_byte_level_tokenizer(tokdir, {"<s>", "</s>", "<mask>", "cat"});
+  json j = json::parse(read_file(tokdir / "tokenizer.json"));
+  for (auto& t : j["added_tokens"]) {
+    if (t["content"] == "<mask>") t["lstrip"] = t["rstrip"] = true;
+    if (t["content"] == "cat") t["single_word"] = true, t["special"] = false;
+  }
+  std::ofstream(tokdir / "tokenizer.json") << j.dump();
+  auto tok = Tokenizer::load(tokdir);
+  // <mask>=258 eats the spaces around it; "cat"=259 only as a whole word.
+  EXPECT_EQ(tok->encode("a <mask>  b"), (std::vector<int>{'a', 258, 'b'}));
+  EXPECT_EQ(tok->encode("cat concat cats cat."), (std::vector<int>{259, ' ', 'c', 'o', 'n', 'c', 'a', 't', ' ', 'c',
+                                                                   'a', 't', 's', ' ', 259, '.'}));
+  EXPECT_EQ(tok->encode("(cat) _cat"), (std::vector<int>{'(', 259, ')', ' ', '_', 'c', 'a', 't'}));
+  auto text = dir.write("lines.txt", "a <mask>  b\n<mask>\n x<mask>y \n\t<mask>\n\nz\n");
+  json ref = reference("encode", tokdir, text);
+  ASSERT_TRUE(ref.is_object());
+  auto lines = corpus_lines(read_file(text));
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    EXPECT_EQ(tok->encode(lines[i]), ref["lines"][i].get<std::vector<int>>()) << lines[i];
+}
+
 // SentencePiece tokenizer.model (BPE with byte fallback, and unigram) against spm_encode.
 void expect_matches_spm_encode(const std::string& model_type) {
   TempDir dir;
