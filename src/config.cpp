@@ -106,6 +106,30 @@ void visit(V& v, EvalConfig& c) {
 }
 
 template <class V>
+void visit(V& v, SftConfig& c) {
+  v("data", c.data);
+  v("text_field", c.text_field);
+  v("prompt_field", c.prompt_field);
+  v("completion_field", c.completion_field);
+  v("completion_only_loss", c.completion_only_loss);
+  v("add_eos", c.add_eos);
+  v("init", c.init);
+  v("epochs", c.epochs);
+  v("batch_size", c.batch_size);
+  v("micro_batch_size", c.micro_batch_size);
+  v("max_length", c.max_length);
+  v("lr", c.lr);
+  v("weight_decay", c.weight_decay);
+  v("warmup_steps", c.warmup_steps);
+  v("schedule", c.schedule);
+  v("seed", c.seed);
+  v("output_dir", c.output_dir);
+  v("save_every", c.save_every);
+  v("keep_last", c.keep_last);
+  v("log_every", c.log_every);
+}
+
+template <class V>
 void visit(V& v, Config& c) {
   v("model", c.model);
   v("data", c.data);
@@ -115,6 +139,7 @@ void visit(V& v, Config& c) {
   v("optim", c.optim);
   v("train", c.train);
   v("eval", c.eval);
+  v("sft", c.sft);
 }
 
 namespace {
@@ -626,6 +651,38 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
   r.choice(e.task, "eval.task", kRewardNames);
   r.check(e.every == 0 || !e.data.empty(), "eval.data", "eval.every > 0 needs eval.data (a JSONL file)");
 
+  const auto& s = c.sft;
+  r.check(!s.text_field.empty(), "sft.text_field", "must not be empty");
+  r.check(!s.prompt_field.empty(), "sft.prompt_field", "must not be empty");
+  r.check(!s.completion_field.empty(), "sft.completion_field", "must not be empty");
+  r.choice(s.init, "sft.init", {"pretrained", "random"});
+  r.check(s.epochs >= 1, "sft.epochs", fmt::format("is {}; must be >= 1", s.epochs));
+  r.check(s.batch_size >= 1, "sft.batch_size", fmt::format("is {}; must be >= 1", s.batch_size));
+  r.check(s.micro_batch_size >= 1, "sft.micro_batch_size", fmt::format("is {}; must be >= 1", s.micro_batch_size));
+  r.check(s.max_length >= 2, "sft.max_length", fmt::format("is {}; must be >= 2", s.max_length));
+  r.check(s.lr >= 0, "sft.lr", fmt::format("is {}; the learning rate must be >= 0", s.lr));
+  r.check(s.weight_decay >= 0, "sft.weight_decay", "must be >= 0");
+  r.check(s.warmup_steps >= 0, "sft.warmup_steps", "must be >= 0");
+  r.choice(s.schedule, "sft.schedule", {"constant", "linear", "cosine"});
+  r.check(s.save_every >= 0, "sft.save_every", "must be >= 0 (0 = only at the end)");
+  r.check(s.keep_last >= 0, "sft.keep_last", "must be >= 0 (0 = keep all)");
+  r.check(s.log_every >= 1, "sft.log_every", "must be >= 1");
+  r.check(!s.output_dir.empty(), "sft.output_dir", "must not be empty");
+
+  if (use == ConfigUse::Sft) {
+    if (c.model.path.empty()) {
+      r.fail("model.path", "missing; set the Hugging Face model directory (with sft.init: random, only its "
+                           "config.json and tokenizer are read)");
+    } else if (!std::filesystem::is_directory(c.model.path)) {
+      r.fail("model.path", "'" + c.model.path + "' is not a directory; it should hold config.json and a tokenizer");
+    }
+    if (s.data.empty()) {
+      r.fail("sft.data", "missing; set the training corpus (sft.data: FILE.jsonl or --set sft.data=FILE)");
+    } else if (!std::filesystem::is_regular_file(s.data)) {
+      r.fail("sft.data", "file '" + s.data + "' does not exist");
+    }
+  }
+
   if (use == ConfigUse::Train) {
     if (c.model.path.empty()) {
       r.fail("model.path", "missing; set the Hugging Face model directory (model.path: DIR or --set model.path=DIR)");
@@ -708,6 +765,7 @@ std::vector<std::string> check_config(const ConfigSource& source, Config& out, C
     resolve_path(c.model.path, base);
     resolve_path(c.data.train, base);
     resolve_path(c.eval.data, base);
+    resolve_path(c.sft.data, base);
   }
   Rules rules{&rep, &root};
   check_values(c, use, rules);

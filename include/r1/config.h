@@ -89,6 +89,32 @@ struct EvalConfig {
   int max_problems = 0;        // 0 = all
 };
 
+// `r1train sft`: next-token training on a JSONL corpus (a base model from scratch, or R1's cold-start SFT).
+// The optimizer's betas, eps and max_grad_norm come from `optim`; lr, warmup and schedule from here.
+struct SftConfig {
+  std::string data;                             // training corpus, JSONL
+  std::string text_field = "text";              // the whole example; rows without it use prompt + completion
+  std::string prompt_field = "prompt";          // the part before the completion
+  std::string completion_field = "completion";  // the part after the prompt
+  bool completion_only_loss = false;            // loss on completion tokens only (rows need both fields)
+  bool add_eos = true;                          // append the tokenizer's eos token to every example
+  std::string init = "pretrained";              // pretrained: model.path's weights | random: fresh weights
+                                                // drawn from sft.seed with model.path's config.json
+  int epochs = 1;                               // passes over the corpus
+  int batch_size = 32;                          // examples per optimizer step
+  int micro_batch_size = 32;                    // examples per forward/backward (gradient accumulation)
+  int max_length = 512;                         // tokens per example; longer ones are truncated
+  double lr = 1.0e-4;                           // peak learning rate
+  double weight_decay = 0.0;                    // AdamW decoupled weight decay
+  int warmup_steps = 0;                         // linear warmup from 0
+  std::string schedule = "cosine";              // constant | linear | cosine
+  int seed = 42;                                // seeds data order and random init
+  std::string output_dir = "runs/sft";          // run directory (metrics.jsonl, checkpoints/)
+  int save_every = 0;                           // steps between checkpoints; 0 = only at the end
+  int keep_last = 1;                            // checkpoints kept; 0 = all
+  int log_every = 10;                           // steps between console lines
+};
+
 struct Config {
   ModelConfig model;
   DataConfig data;
@@ -98,6 +124,7 @@ struct Config {
   OptimConfig optim;
   TrainConfig train;
   EvalConfig eval;
+  SftConfig sft;
 };
 
 // Where a config came from, for error messages.
@@ -107,7 +134,7 @@ struct ConfigSource {
 };
 
 // What a command needs from the config beyond type and range checks.
-enum class ConfigUse { Any, Train };
+enum class ConfigUse { Any, Train, Sft };
 
 // Loads defaults < file < overrides, checks every key, type, range and cross-key
 // rule, and throws InputError listing every problem found (file, line, key, fix).

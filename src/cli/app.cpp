@@ -54,6 +54,8 @@ int run(int argc, char** argv) {
   add_gen_data_command(app, action);
   add_tokenize_command(app, action);
   add_inspect_command(app, action);
+  add_sft_command(app, action);
+  add_plot_command(app, action);
 
   std::vector<std::string> args = with_default_command(argc, argv, app);
   if (!args.empty() && args.front() == "train" && !has_subcommand(app, "train")) {

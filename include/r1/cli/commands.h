@@ -17,6 +17,8 @@ void add_score_command(CLI::App& app, Action& action);
 void add_gen_data_command(CLI::App& app, Action& action);
 void add_tokenize_command(CLI::App& app, Action& action);
 void add_inspect_command(CLI::App& app, Action& action);
+void add_sft_command(CLI::App& app, Action& action);
+void add_plot_command(CLI::App& app, Action& action);
 
 // Parses argv, sets up logging and threads, runs the chosen subcommand and maps
 // errors to exit codes (0 ok, 1 failure, 2 bad input, 130 interrupted).

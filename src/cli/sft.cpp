@@ -1,0 +1,31 @@
+#include <iostream>
+#include <memory>
+
+#include "r1/cli/commands.h"
+#include "r1/config.h"
+#include "r1/error.h"
+#include "r1/sft.h"
+
+namespace r1::cli {
+
+void add_sft_command(CLI::App& app, Action& action) {
+  auto* sub = app.add_subcommand(
+      "sft", "Next-token training on a JSONL corpus (the sft: config section), writing Hugging Face checkpoints");
+  auto source = std::make_shared<ConfigSource>();
+  auto file = std::make_shared<std::string>();
+  sub->add_option("--config,-c", *file, "YAML config file")->required();
+  sub->add_option("--set", source->overrides, "Override a key: KEY.PATH=VALUE (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->callback([&action, source, file] {
+    action = [source, file] {
+      source->file = *file;
+      Config config = load_config(*source, ConfigUse::Sft);
+      auto result = run_sft(config);
+      std::cout << result.checkpoint.string() << "\n";
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace r1::cli

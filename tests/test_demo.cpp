@@ -1,0 +1,95 @@
+// The CPU demo: the addition task and corpus (exact cases and rates), and a short seeded GRPO run on
+// the committed base model whose reward, format rate and accuracy must rise.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "r1/demo_corpus.h"
+#include "r1/rewards.h"
+#include "test_util.h"
+
+namespace r1 {
+namespace {
+
+using test::run_r1train;
+using test::TempDir;
+
+TEST(DemoCorpus, ScratchpadCarriesDigitByDigit) {
+  // 345 + 537: 5+7 = 12 (carry), 4+3+1 = 8, 3+5 = 8 -> 882.
+  EXPECT_EQ(addition_scratchpad(345, 537), "5+7=12 c1,4+3+1=8,3+5=8");
+  // 999 + 999 = 1998: every place carries, the last carry is the leading 1.
+  EXPECT_EQ(addition_scratchpad(999, 999), "9+9=18 c1,9+9+1=19 c1,9+9+1=19 c1");
+  EXPECT_EQ(addition_scratchpad(100, 200), "0+0=0,0+0=0,1+2=3");
+}
+
+TEST(DemoCorpus, ForgettingCarriesGivesTheIssuesWrongAnswer) {
+  EXPECT_EQ(carry_free_sum(345, 537), "872");  // 5+7 -> 2, 4+3 -> 7, 3+5 -> 8
+  EXPECT_EQ(carry_free_sum(999, 999), "888");
+  EXPECT_EQ(carry_free_sum(100, 200), "300");  // no carry: the true sum
+}
+
+TEST(DemoCorpus, PerturbedSumsArePlausiblyWrong) {
+  TaskRng rng(3);
+  for (int i = 0; i < 500; ++i) {
+    int sum = static_cast<int>(rng.uniform(200, 1998));
+    std::string s = perturbed_sum(sum, rng);
+    EXPECT_NE(s, std::to_string(sum));
+    EXPECT_EQ(s.size(), std::to_string(sum).size());
+    EXPECT_NE(s[0], '0');
+  }
+}
+
+TEST(DemoCorpus, SplitsAreDisjointAndRatesAsDocumented) {
+  int held_out = 0;
+  for (int a = 100; a < 1000; ++a)
+    for (int b = 100; b < 1000; b += 7) held_out += is_held_out(a, b) ? 1 : 0;
+  const double frac = held_out / (900.0 * 129.0);  // 129 values of b per a
+  EXPECT_NEAR(frac, 0.1, 0.01);
+
+  auto parse = [](const std::string& prompt) {
+    auto plus = prompt.find('+');
+    return std::pair{std::stoi(prompt.substr(0, plus)), std::stoi(prompt.substr(plus + 1))};
+  };
+  for (const auto& row : *generate_demo_task("addition-test", 300, 5)) {
+    auto [a, b] = parse(row["prompt"].get<std::string>());
+    EXPECT_TRUE(is_held_out(a, b));
+    EXPECT_EQ(row["answer"], std::to_string(a + b));
+  }
+  for (const auto& row : *generate_demo_task("addition", 300, 5)) {
+    auto [a, b] = parse(row["prompt"].get<std::string>());
+    EXPECT_FALSE(is_held_out(a, b));
+  }
+
+  // 6000 corpus rows: 12% think (binomial sd 0.4%), 30% of direct answers right (sd 0.6%).
+  auto corpus = *generate_demo_task("addition-corpus", 6000, 11);
+  int think = 0, direct = 0, direct_right = 0, think_right = 0;
+  for (const auto& row : corpus) {
+    const std::string prompt = row["prompt"], completion = row["completion"];
+    ASSERT_EQ(prompt.rfind("Q: ", 0), 0u);
+    auto [a, b] = parse(prompt.substr(3));
+    EXPECT_FALSE(is_held_out(a, b));
+    auto answer = extract_answer("math", completion);
+    ASSERT_TRUE(answer.has_value()) << completion;
+    bool right = *answer == std::to_string(a + b);
+    if (completion.rfind("<think>", 0) == 0) {
+      ++think;
+      think_right += right;
+      EXPECT_EQ(format_score(prompt, completion, /*strict=*/true), 1.0) << completion;
+      EXPECT_EQ(completion, "<think>" + addition_scratchpad(a, b) + "</think> <answer>" + std::to_string(a + b) +
+                                "</answer>");
+    } else {
+      ++direct;
+      direct_right += right;
+      const std::string no_carry = carry_free_sum(a, b);
+      if (!right && no_carry != std::to_string(a + b)) EXPECT_EQ(*answer, no_carry) << completion;
+      EXPECT_EQ(format_score(prompt, completion, /*strict=*/true), 0.0) << completion;
+    }
+  }
+  EXPECT_NEAR(think / 6000.0, kThinkRate, 0.015);
+  EXPECT_EQ(think_right, think);
+  EXPECT_NEAR(static_cast<double>(direct_right) / direct, kDirectCorrectRate, 0.02);
+  EXPECT_FALSE(generate_demo_task("countdown", 1, 1).has_value());
+}
+
+}  // namespace
+}  // namespace r1
