@@ -1,0 +1,101 @@
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "r1/cli/commands.h"
+#include "r1/config.h"
+#include "r1/error.h"
+#include "r1/evaluate.h"
+#include "r1/model.h"
+#include "r1/tokenizer.h"
+
+namespace r1::cli {
+
+void add_eval_command(CLI::App& app, Action& action) {
+  auto* sub = app.add_subcommand(
+      "eval", "Evaluate a model on a JSONL test set: pass@1, pass@k, maj@k (k = --num-samples) and format rate");
+  struct Args {
+    std::string config_file, model, data, task, output, template_name, device = "auto", dtype = "float32";
+    std::vector<std::string> overrides;
+    std::string prompt_field, answer_field;
+    int num_samples = 0, max_problems = -1, max_new_tokens = 0;
+    double temperature = -1;
+    uint64_t seed = 0;
+  };
+  auto a = std::make_shared<Args>();
+  sub->add_option("--config,-c", a->config_file, "Take model, data, template and eval settings from a config");
+  sub->add_option("--set", a->overrides, "Override a config key (with --config)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--model", a->model, "Hugging Face model directory (overrides model.path)");
+  sub->add_option("--data", a->data, "Test set, JSONL (overrides eval.data)");
+  sub->add_option("--task", a->task, "Verifier: math | gsm8k | countdown | exact | choice (overrides eval.task)");
+  sub->add_option("--num-samples,-k", a->num_samples, "Samples per problem (pass@k, maj@k)");
+  sub->add_option("--max-problems", a->max_problems, "Evaluate only the first N problems (0 = all)");
+  sub->add_option("--max-new-tokens", a->max_new_tokens, "Completion length limit");
+  sub->add_option("--temperature", a->temperature, "Sampling temperature (default: 0 = greedy for k = 1, else 1.0)");
+  sub->add_option("--template", a->template_name, "Prompt template (default r1_zero, or data.template)");
+  sub->add_option("--prompt-field", a->prompt_field, "JSONL field holding the prompt");
+  sub->add_option("--answer-field", a->answer_field, "JSONL field holding the reference answer");
+  sub->add_option("--device", a->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  sub->add_option("--dtype", a->dtype, "float32 | bfloat16 | float16")->capture_default_str();
+  sub->add_option("--seed", a->seed, "Sampling seed")->capture_default_str();
+  sub->add_option("--output,-o", a->output, "Write per-problem results as JSONL here");
+  sub->callback([&action, a] {
+    action = [a] {
+      Config config;
+      if (!a->config_file.empty()) {
+        config = load_config({a->config_file, a->overrides}, ConfigUse::Any);
+        a->dtype = config.model.dtype;
+        a->device = config.model.device;
+      } else if (a->model.empty() || a->data.empty() || a->task.empty()) {
+        throw InputError("eval needs --config F, or all of --model DIR --data FILE --task NAME");
+      }
+      if (!a->model.empty()) config.model.path = a->model;
+      if (!a->data.empty()) config.eval.data = a->data;
+      if (!a->task.empty()) config.eval.task = a->task;
+      if (!a->template_name.empty()) config.data.template_ = a->template_name;
+      if (!a->prompt_field.empty()) config.data.prompt_field = a->prompt_field;
+      if (!a->answer_field.empty()) config.data.answer_field = a->answer_field;
+      if (a->num_samples > 0) config.eval.num_samples = a->num_samples;
+      if (a->max_problems >= 0) config.eval.max_problems = a->max_problems;
+      if (a->max_new_tokens > 0) config.rollout.max_new_tokens = a->max_new_tokens;
+      if (config.model.path.empty()) throw InputError("eval: no model; pass --model DIR or set model.path");
+      if (config.eval.data.empty()) throw InputError("eval: no test set; pass --data FILE or set eval.data");
+
+      auto loaded = load_model(config.model.path, parse_dtype(a->dtype), resolve_device(a->device));
+      auto tokenizer = Tokenizer::load(config.model.path);
+      Dataset data = Dataset::load_jsonl(config.eval.data, config.data);
+      EvalOptions options;
+      options.task = config.eval.task;
+      options.template_name = config.data.template_;
+      options.num_samples = config.eval.num_samples;
+      options.max_problems = config.eval.max_problems;
+      options.max_new_tokens = config.rollout.max_new_tokens;
+      options.batch_size = config.rollout.batch_size;
+      options.stop = config.rollout.stop;
+      options.sampling.temperature = a->temperature >= 0 ? a->temperature : (options.num_samples > 1 ? 1.0 : 0.0);
+      options.sampling.top_p = config.rollout.top_p;
+      options.seed = a->seed;
+      options.progress = true;
+      torch::NoGradGuard no_grad;
+      loaded.model->eval();
+      auto report = evaluate(loaded.model, *tokenizer, data, options);
+      if (!a->output.empty()) {
+        std::ofstream out(a->output);
+        if (!out) throw InputError("--output " + a->output + ": cannot write");
+        for (const auto& p : report.problems) out << to_json(p).dump() << "\n";
+      }
+      auto summary = report.summary.to_json();
+      summary["model"] = config.model.path;
+      summary["data"] = config.eval.data;
+      summary["task"] = config.eval.task;
+      std::cout << summary.dump() << "\n";
+      return 0;
+    };
+  });
+}
+
+}  // namespace r1::cli
