@@ -194,7 +194,15 @@ class CommandReward : public RewardFunction {
   std::string exit_reason() {
     if (pid_ <= 0) return "not running";
     int status = 0;
-    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    pid_t r = 0;
+    for (int i = 0; i < 50 && r != pid_; ++i) {  // the program closed its output: give it 0.5 s to end
+      r = ::waitpid(pid_, &status, WNOHANG);
+      if (r != pid_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (r < 0) {  // already reaped (SIGCHLD ignored by the parent): the exit status is gone
+      pid_ = -1;
+      return "exit status unknown";
+    }
     if (r != pid_) return "still running";
     pid_ = -1;
     if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));

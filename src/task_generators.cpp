@@ -48,8 +48,7 @@ nlohmann::json make_countdown(TaskRng& rng) {
     if (!ok) continue;
     long long target = pool[0].first;
     if (target < 1 || target > 1000) continue;
-    std::string solution = pool[0].second;
-    if (solution.front() == '(' && solution.back() == ')') solution = solution.substr(1, solution.size() - 2);
+    std::string solution = pool[0].second;  // the last combination is written without outer parentheses
     std::string listed;  // Python's list repr, as in TinyZero's prompt: [3, 5, 7]
     for (long long n : numbers) listed += (listed.empty() ? "" : ", ") + std::to_string(n);
     return {{"prompt", "Using the numbers [" + listed + "], create an equation that equals " +
