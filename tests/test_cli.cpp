@@ -18,7 +18,7 @@ TEST(Cli, VersionNamesLibtorchAndCuda) {
 }
 
 TEST(Cli, HelpOnEverySubcommand) {
-  for (const char* sub : {"", "validate", "tokenize", "score", "gen-data", "inspect"}) {
+  for (const char* sub : {"", "validate", "tokenize", "score", "gen-data", "inspect", "generate"}) {
     auto r = run_r1train(std::string(sub) + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub << r.output;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub;

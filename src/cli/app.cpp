@@ -54,6 +54,7 @@ int run(int argc, char** argv) {
   add_gen_data_command(app, action);
   add_tokenize_command(app, action);
   add_inspect_command(app, action);
+  add_generate_command(app, action);
   add_sft_command(app, action);
   add_plot_command(app, action);
 

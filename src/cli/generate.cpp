@@ -1,0 +1,175 @@
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "r1/cli/commands.h"
+#include "r1/error.h"
+#include "r1/generate.h"
+#include "r1/model.h"
+#include "r1/sampler.h"
+#include "r1/tokenizer.h"
+
+namespace r1::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct GenerateArgs {
+  std::string model;
+  std::vector<std::string> prompts;
+  std::string prompts_file;
+  std::string output;
+  std::string device = "auto";
+  std::string dtype;  // default: float32 on CPU, bfloat16 on CUDA
+  uint64_t seed = 0;
+  GenerateOptions options;
+  int benchmark_rows = 0;    // hidden: time decoding of this many random 16-token prompts
+  bool naive = false;        // hidden, with benchmark_rows: full recomputation at every step
+};
+
+// Lines of FILE.jsonl: objects with a string "prompt", or bare JSON strings.
+std::vector<std::string> read_prompts(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open the prompts file", path));
+  std::vector<std::string> out;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::exception& e) {
+      throw InputError(fmt::format("{}:{}: not valid JSON: {}", path, n, e.what()));
+    }
+    if (j.is_string()) out.push_back(j.get<std::string>());
+    else if (j.is_object() && j.contains("prompt") && j["prompt"].is_string()) out.push_back(j["prompt"].get<std::string>());
+    else throw InputError(fmt::format("{}:{}: expected an object with a string \"prompt\" (or a JSON string)", path, n));
+  }
+  return out;
+}
+
+// Full recomputation at every step (no cache): the baseline scripts/bench_generate.sh compares with.
+void naive_decode(CausalLM& model, torch::Tensor ids, int steps, const SamplingOptions& sampling,
+                  torch::Generator& gen) {
+  for (int i = 0; i < steps; ++i) {
+    auto logits = model->logits(ids, torch::ones_like(ids)).select(1, ids.size(1) - 1);  // [N, V]
+    ids = torch::cat({ids, sample_tokens(logits, sampling, gen).tokens.unsqueeze(1)}, 1);
+  }
+}
+
+// Decoding speed on random prompts: prints {"rows", "new_tokens", "seconds", "tokens_per_s"}.
+int run_benchmark(GenerateArgs& args) {
+  const torch::Device device = resolve_device(args.device);
+  const torch::Dtype dtype = parse_dtype(args.dtype.empty() ? (device.is_cuda() ? "bfloat16" : "float32") : args.dtype);
+  auto loaded = load_model(args.model, dtype, device);
+  const int64_t rows = args.benchmark_rows, prompt_len = 16;
+  auto gen = make_generator(args.seed, device);
+  auto ids = torch::randint(3, loaded.config.vocab_size, {rows, prompt_len}, gen, torch::kInt64);  // [N, 16]
+  auto& o = args.options;
+  o.batch_size = static_cast<int>(rows);
+  torch::NoGradGuard no_grad;
+  const auto start = std::chrono::steady_clock::now();
+  if (args.naive) {
+    naive_decode(loaded.model, ids.to(device), o.max_new_tokens, o.sampling, gen);
+  } else {
+    std::vector<std::vector<int>> prompts;
+    for (int64_t r = 0; r < rows; ++r) {
+      auto row = ids[r];
+      prompts.emplace_back(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + prompt_len);
+    }
+    TextDecoder no_text = [](const std::vector<int>&) { return std::string(); };
+    generate(loaded.model, no_text, {}, prompts, o, gen);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double tokens = static_cast<double>(rows) * o.max_new_tokens;
+  std::cout << json{{"rows", rows}, {"new_tokens", o.max_new_tokens}, {"seconds", seconds},
+                    {"tokens_per_s", tokens / seconds}}.dump()
+            << "\n";
+  return kExitOk;
+}
+
+int run_generate(GenerateArgs& args) {
+  if (args.benchmark_rows > 0) return run_benchmark(args);
+  std::vector<std::string> texts = args.prompts;
+  if (!args.prompts_file.empty()) {
+    auto more = read_prompts(args.prompts_file);
+    texts.insert(texts.end(), more.begin(), more.end());
+  }
+  if (texts.empty()) throw InputError("no prompts: give --prompt TEXT or --prompts FILE.jsonl");
+  check_sampling_options(args.options.sampling);
+  const torch::Device device = resolve_device(args.device);
+  const torch::Dtype dtype = parse_dtype(args.dtype.empty() ? (device.is_cuda() ? "bfloat16" : "float32") : args.dtype);
+  auto tokenizer = Tokenizer::load(args.model);
+  std::vector<std::vector<int>> prompt_ids;
+  for (const auto& t : texts) {
+    prompt_ids.push_back(tokenizer->encode(t, /*add_special_tokens=*/true));
+    if (prompt_ids.back().empty())
+      throw InputError(fmt::format("prompt {} encodes to no tokens; give a non-empty prompt", prompt_ids.size() - 1));
+  }
+  std::ofstream file;
+  if (!args.output.empty()) {
+    file.open(args.output);
+    if (!file) throw InputError(fmt::format("{}: cannot write the output file", args.output));
+  }
+  std::ostream& out = args.output.empty() ? std::cout : file;
+  auto loaded = load_model(args.model, dtype, device);
+  args.options.progress = isatty(STDERR_FILENO);
+  auto gen = make_generator(args.seed, device);
+  auto completions = generate(loaded.model, *tokenizer, prompt_ids, args.options, gen);
+  for (const auto& c : completions) {
+    json j = {{"prompt", texts[c.prompt_index]},
+              {"prompt_ids", prompt_ids[c.prompt_index]},
+              {"sample", c.sample},
+              {"completion", c.text},
+              {"completion_ids", c.token_ids},
+              {"logprobs", c.logprobs},
+              {"finish_reason", c.finish_reason}};
+    out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+  }
+  out.flush();
+  if (!out) throw std::runtime_error(fmt::format("{}: write failed", args.output.empty() ? "stdout" : args.output));
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app, Action& action) {
+  auto* sub = app.add_subcommand("generate", "Sample completions from a model: one JSON object per completion "
+                                             "{prompt, prompt_ids, sample, completion, completion_ids, logprobs, "
+                                             "finish_reason}");
+  auto args = std::make_shared<GenerateArgs>();
+  auto& o = args->options;
+  sub->add_option("--model,-m", args->model, "Model directory (config.json, *.safetensors, tokenizer files)")
+      ->required();
+  sub->add_option("--prompt", args->prompts, "A prompt (repeatable)")->expected(1)->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--prompts", args->prompts_file, "JSONL file: {\"prompt\": TEXT} or a JSON string per line");
+  sub->add_option("--num-samples,-n", o.group_size, "Completions per prompt")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--max-new-tokens", o.max_new_tokens, "Tokens per completion at most (then finish_reason length)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--temperature", o.sampling.temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
+  sub->add_option("--top-p", o.sampling.top_p, "Nucleus sampling mass in (0, 1]")->capture_default_str();
+  sub->add_option("--top-k", o.sampling.top_k, "Keep the k most likely tokens; 0 = all")->capture_default_str();
+  sub->add_option("--min-p", o.sampling.min_p, "Drop tokens below min_p x the top probability")->capture_default_str();
+  sub->add_option("--repetition-penalty", o.sampling.repetition_penalty, "> 1 discourages repeated tokens")
+      ->capture_default_str();
+  sub->add_option("--seed", args->seed, "Random seed: same seed, prompts and device give the same samples")
+      ->capture_default_str();
+  sub->add_option("--stop", o.stop, "Stop string, e.g. </answer> (repeatable); the completion ends with it")
+      ->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--batch-size", o.batch_size, "Completions decoded together")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--device", args->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  sub->add_option("--dtype", args->dtype, "float32 | bfloat16 | float16 (default: float32 on CPU, bfloat16 on CUDA)");
+  sub->add_option("--output,-o", args->output, "Write JSONL here instead of stdout");
+  sub->add_option("--benchmark-rows", args->benchmark_rows, "")->group("");
+  sub->add_flag("--naive", args->naive, "")->group("");
+  sub->callback([&action, args] { action = [args] { return run_generate(*args); }; });
+}
+
+}  // namespace r1::cli

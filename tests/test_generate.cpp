@@ -1,0 +1,241 @@
+// The rollout engine on the tiny fixture models: cache vs recomputation, padding, seeds, stopping, log-probs.
+#include <gtest/gtest.h>
+
+#include "r1/error.h"
+#include "r1/generate.h"
+#include "test_util.h"
+
+namespace r1 {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path fixture(const std::string& name) { return test::source_dir() / "tests/fixtures/models" / name; }
+
+// Token ids as text "[12][7]": every stop string position maps to a known token.
+std::string bracket_text(const std::vector<int>& ids) {
+  std::string s;
+  for (int id : ids) s += "[" + std::to_string(id) + "]";
+  return s;
+}
+
+const TextDecoder kBrackets = bracket_text;
+
+std::vector<int> tokens_of(const torch::Tensor& t) {
+  std::vector<int> v;
+  for (int64_t i = 0; i < t.numel(); ++i) v.push_back(static_cast<int>(t[i].item<int64_t>()));
+  return v;
+}
+
+// Decoding by full recomputation: the whole sequence through the model at every step.
+struct Naive {
+  std::vector<int> tokens;
+  std::vector<float> logprobs;
+};
+Naive naive_generate(CausalLM& model, const std::vector<int>& prompt, int steps, const SamplingOptions& o,
+                     torch::Generator& gen) {
+  torch::NoGradGuard no_grad;
+  Naive out;
+  std::vector<int64_t> seq(prompt.begin(), prompt.end());
+  for (int i = 0; i < steps; ++i) {
+    auto ids = torch::tensor(seq, torch::kInt64).unsqueeze(0);
+    auto logits = model->logits(ids, torch::ones_like(ids)).select(1, ids.size(1) - 1);  // [1, V]
+    auto s = sample_tokens(logits, o, gen);
+    out.tokens.push_back(static_cast<int>(s.tokens[0].item<int64_t>()));
+    out.logprobs.push_back(s.logprobs[0].item<float>());
+    seq.push_back(out.tokens.back());
+  }
+  return out;
+}
+
+TEST(Generate, CachedDecodingEqualsFullRecomputation) {
+  for (const char* name : {"llama_tied", "qwen3_qknorm", "llama3_rope"}) {
+    auto loaded = load_model(fixture(name), torch::kFloat32, torch::kCPU);
+    const std::vector<int> prompt = {1, 55, 123, 9, 280};
+    for (double temperature : {0.0, 0.8}) {
+      GenerateOptions o;
+      o.max_new_tokens = 12;
+      o.sampling.temperature = temperature;
+      o.sampling.top_k = 40;
+      auto g1 = make_generator(11, torch::kCPU), g2 = make_generator(11, torch::kCPU);
+      auto c = generate(loaded.model, kBrackets, {}, {prompt}, o, g1);
+      auto naive = naive_generate(loaded.model, prompt, 12, o.sampling, g2);
+      ASSERT_EQ(c.size(), 1u);
+      EXPECT_EQ(c[0].token_ids, naive.tokens) << name << " T=" << temperature;
+      ASSERT_EQ(c[0].logprobs.size(), naive.logprobs.size());
+      for (size_t i = 0; i < naive.logprobs.size(); ++i) EXPECT_NEAR(c[0].logprobs[i], naive.logprobs[i], 1e-4);
+      EXPECT_EQ(c[0].finish_reason, "length");
+      EXPECT_EQ(c[0].text, bracket_text(c[0].token_ids));
+    }
+  }
+}
+
+TEST(Generate, GreedyMatchesTheReferenceContinuation) {
+  auto loaded = load_model(fixture("qwen2_bias"), torch::kFloat32, torch::kCPU);
+  auto expected = SafetensorsFile::open(fixture("qwen2_bias") / "expected.safetensors");
+  auto prompt = tokens_of(expected.view(*expected.find("greedy_prompt")));
+  auto want = tokens_of(expected.view(*expected.find("greedy_tokens")));
+  GenerateOptions o;
+  o.max_new_tokens = static_cast<int>(want.size());
+  o.sampling.temperature = 0;
+  auto gen = make_generator(0, torch::kCPU);
+  auto c = generate(loaded.model, kBrackets, {}, {prompt}, o, gen);
+  EXPECT_EQ(c[0].token_ids, want);
+}
+
+// Padding must not leak: a prompt's greedy output is the same alone, batched with prompts of
+// other lengths (left padding), with G > 1, and split across batches of 3 rows.
+TEST(Generate, GreedyIsTheSameAloneOrBatched) {
+  auto loaded = load_model(fixture("qwen2_bias"), torch::kFloat32, torch::kCPU);
+  const std::vector<std::vector<int>> prompts = {{5, 6}, {1, 55, 123, 9, 280, 17, 3}, {200, 201, 202}};
+  GenerateOptions o;
+  o.max_new_tokens = 10;
+  o.sampling.temperature = 0;
+  std::vector<std::vector<int>> alone;
+  for (const auto& p : prompts) {
+    auto gen = make_generator(0, torch::kCPU);
+    alone.push_back(generate(loaded.model, kBrackets, {}, {p}, o, gen)[0].token_ids);
+  }
+  o.group_size = 2;
+  for (int batch : {64, 3}) {
+    o.batch_size = batch;
+    auto gen = make_generator(0, torch::kCPU);
+    auto c = generate(loaded.model, kBrackets, {}, prompts, o, gen);
+    ASSERT_EQ(c.size(), 6u);
+    for (size_t i = 0; i < c.size(); ++i) {
+      EXPECT_EQ(c[i].prompt_index, static_cast<int>(i / 2));
+      EXPECT_EQ(c[i].sample, static_cast<int>(i % 2));
+      EXPECT_EQ(c[i].token_ids, alone[i / 2]) << "batch " << batch << " row " << i;
+    }
+  }
+}
+
+TEST(Generate, SameSeedSameSamplesDifferentSeedDifferent) {
+  auto loaded = load_model(fixture("llama_tied"), torch::kFloat32, torch::kCPU);
+  GenerateOptions o;
+  o.group_size = 4;
+  o.max_new_tokens = 16;
+  o.sampling.temperature = 1.0;
+  auto run = [&](uint64_t seed) {
+    auto gen = make_generator(seed, torch::kCPU);
+    std::vector<std::vector<int>> out;
+    for (const auto& c : generate(loaded.model, kBrackets, {}, {{5, 6, 7}, {9}}, o, gen)) out.push_back(c.token_ids);
+    return out;
+  };
+  auto a = run(42), b = run(42), c = run(43);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  EXPECT_NE(a[0], a[1]) << "samples of one prompt differ";
+}
+
+// The reference greedy continuation of llama_tied is 235 51 203 16 235 ...
+TEST(Generate, EosStopTokensAndStopStringsCutExactly) {
+  auto loaded = load_model(fixture("llama_tied"), torch::kFloat32, torch::kCPU);
+  const std::vector<int> prompt = {1, 55, 123, 9, 280};
+  GenerateOptions o;
+  o.max_new_tokens = 8;
+  o.sampling.temperature = 0;
+  auto run = [&](const std::vector<int>& eos, const GenerateOptions& opts) {
+    auto gen = make_generator(0, torch::kCPU);
+    return generate(loaded.model, kBrackets, eos, {prompt}, opts, gen)[0];
+  };
+  auto full = run({}, o);
+  ASSERT_EQ(std::vector<int>(full.token_ids.begin(), full.token_ids.begin() + 4), (std::vector<int>{235, 51, 203, 16}));
+  EXPECT_EQ(full.finish_reason, "length");
+  EXPECT_EQ(full.token_ids.size(), 8u);
+
+  auto eos = run({999, 203}, o);  // several EOS ids
+  EXPECT_EQ(eos.token_ids, (std::vector<int>{235, 51, 203}));
+  EXPECT_EQ(eos.finish_reason, "stop");
+  EXPECT_EQ(eos.logprobs.size(), 3u);
+
+  GenerateOptions with_stop_id = o;
+  with_stop_id.stop_token_ids = {51};
+  auto sid = run({}, with_stop_id);
+  EXPECT_EQ(sid.token_ids, (std::vector<int>{235, 51}));
+  EXPECT_EQ(sid.finish_reason, "stop");
+
+  // "51][2" is completed by token 203: the completion keeps it and its text is decode(kept).
+  GenerateOptions strings = o;
+  strings.stop = {"zzz", "51][2"};
+  auto s = run({}, strings);
+  EXPECT_EQ(s.token_ids, (std::vector<int>{235, 51, 203}));
+  EXPECT_EQ(s.text, "[235][51][203]");
+  EXPECT_EQ(s.finish_reason, "stop");
+  strings.stop = {"[5"};
+  EXPECT_EQ(run({}, strings).token_ids, (std::vector<int>{235, 51}));
+
+  GenerateOptions short_run = o;
+  short_run.max_new_tokens = 2;
+  auto len = run({}, short_run);
+  EXPECT_EQ(len.token_ids, (std::vector<int>{235, 51}));
+  EXPECT_EQ(len.finish_reason, "length");
+}
+
+// Sampled rows that end at different steps (stop string "[1": any token starting with 1) are
+// compacted out of the batch; every completion's log-probs still equal a teacher-forced
+// full forward over prompt + completion, log_softmax(logits / T) at the chosen tokens.
+TEST(Generate, LogprobsEqualATeacherForcedForwardAcrossCompaction) {
+  auto loaded = load_model(fixture("qwen3_qknorm"), torch::kFloat32, torch::kCPU);
+  const std::vector<std::vector<int>> prompts = {{3, 4, 5, 6, 7, 8}, {100}, {250, 251, 252}};
+  GenerateOptions o;
+  o.group_size = 5;
+  o.max_new_tokens = 12;
+  o.sampling.temperature = 0.7;
+  o.stop = {"[1"};
+  auto gen = make_generator(5, torch::kCPU);
+  auto completions = generate(loaded.model, kBrackets, {}, prompts, o, gen);
+  ASSERT_EQ(completions.size(), 15u);
+  std::set<size_t> lengths;
+  torch::NoGradGuard no_grad;
+  for (const auto& c : completions) {
+    lengths.insert(c.token_ids.size());
+    if (c.finish_reason == "stop") {
+      EXPECT_EQ(bracket_text(c.token_ids).find("[1"), bracket_text(c.token_ids).rfind("[")) << "stops at first";
+    } else {
+      EXPECT_EQ(c.token_ids.size(), 12u);
+    }
+    const auto& p = prompts[c.prompt_index];
+    std::vector<int64_t> seq(p.begin(), p.end());
+    seq.insert(seq.end(), c.token_ids.begin(), c.token_ids.end());
+    auto ids = torch::tensor(seq, torch::kInt64).unsqueeze(0);
+    auto logp = torch::log_softmax(loaded.model->logits(ids, torch::ones_like(ids))[0] / 0.7, -1);  // [T, V]
+    for (size_t i = 0; i < c.token_ids.size(); ++i) {
+      float want = logp[static_cast<int64_t>(p.size() + i - 1)][c.token_ids[i]].item<float>();
+      EXPECT_NEAR(c.logprobs[i], want, 1e-4) << "prompt " << c.prompt_index << " sample " << c.sample << " t " << i;
+    }
+  }
+  EXPECT_GE(lengths.size(), 3u) << "rows should finish at different steps";
+}
+
+TEST(Generate, TextComesFromTheTokenizer) {
+  test::TempDir dir;
+  write_byte_level_tokenizer(dir.path, {"<s>", "</s>"});
+  auto tok = Tokenizer::load(dir.path);
+  auto loaded = load_model(fixture("llama_tied"), torch::kFloat32, torch::kCPU);
+  GenerateOptions o;
+  o.max_new_tokens = 6;
+  o.sampling.temperature = 0;
+  auto gen = make_generator(0, torch::kCPU);
+  auto c = generate(loaded.model, *tok, {tok->encode("hi")}, o, gen);
+  // The model's vocabulary (320) is larger than the tokenizer's (258): ids past it decode to nothing.
+  std::vector<int> known;
+  for (int id : c[0].token_ids)
+    if (id < tok->vocab_size()) known.push_back(id);
+  EXPECT_LT(known.size(), c[0].token_ids.size()) << "this greedy run samples an id past the tokenizer";
+  EXPECT_FALSE(known.empty());
+  EXPECT_EQ(c[0].text, tok->decode(known, true));
+}
+
+TEST(Generate, BadArgumentsAreInputErrors) {
+  auto loaded = load_model(fixture("llama_tied"), torch::kFloat32, torch::kCPU);
+  auto gen = make_generator(0, torch::kCPU);
+  GenerateOptions o;
+  EXPECT_THROW(generate(loaded.model, kBrackets, {}, {{}}, o, gen), InputError);
+  EXPECT_THROW(generate(loaded.model, kBrackets, {}, {{5, 320}}, o, gen), InputError);
+  o.group_size = 0;
+  EXPECT_THROW(generate(loaded.model, kBrackets, {}, {{5}}, o, gen), InputError);
+}
+
+}  // namespace
+}  // namespace r1
