@@ -4,6 +4,7 @@
 
 #include "r1/prompt_template.h"
 #include "r1/rewards.h"
+#include "r1/rollout.h"
 
 namespace r1 {
 
@@ -31,7 +32,7 @@ EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& 
     r.index = i;
     r.prompt = apply_template(options.template_name, data[i].prompt);
     r.answer = data[i].answer;
-    prompts.push_back(tokenizer.encode(r.prompt, /*add_special_tokens=*/true));
+    prompts.push_back(encode_prompt(tokenizer, r.prompt));
     report.problems.push_back(std::move(r));
   }
   GenerateOptions gen;

@@ -1,5 +1,7 @@
 #include "r1/model.h"
 
+#include "r1/activation_checkpoint.h"
+
 #include <torch/version.h>
 
 #include <fmt/format.h>
@@ -179,7 +181,18 @@ Rotary CausalLMImpl::rotary(const torch::Tensor& positions) const {
 torch::Tensor CausalLMImpl::run_layers(torch::Tensor x, const Rotary& rope, const torch::Tensor& allowed,
                                        KVCache* cache) {
   int64_t i = 0;
-  for (const auto& layer : *model->layers) x = layer->as<DecoderLayerImpl>()->forward(x, rope, allowed, cache, i++);
+  for (const auto& layer : *model->layers) {
+    auto* block = layer->as<DecoderLayerImpl>();
+    if (gradient_checkpointing_ && cache == nullptr) {
+      // Captured by value: backward runs after this call has returned.
+      x = checkpointed([rope, allowed, block](const torch::Tensor& in) {
+        return block->forward(in, rope, allowed, nullptr, 0);
+      }, x);
+    } else {
+      x = block->forward(x, rope, allowed, cache, i);
+    }
+    ++i;
+  }
   return model->norm(x);
 }
 

@@ -107,6 +107,7 @@ Trainer::Trainer(Config config, ResumeOptions resume)
       tokenizer_(Tokenizer::load(checkpoint_ ? *checkpoint_ : fs::path(config_.model.path))) {
   started_ = std::chrono::steady_clock::now();
   const auto& checkpoint = checkpoint_;
+  policy_.model->set_gradient_checkpointing(config_.train.gradient_checkpointing);
   if (config_.grpo.beta > 0) {
     reference_ = load_model(config_.model.path, parse_dtype(config_.model.dtype), device_);
     reference_->model->eval();
@@ -237,7 +238,7 @@ RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_pro
   batch.example_indices = sampler_.next(num_prompts);
   for (std::size_t idx : batch.example_indices) {
     batch.prompt_texts.push_back(apply_template(config_.data.template_, dataset_[idx].prompt));
-    batch.prompt_ids.push_back(tokenizer_->encode(batch.prompt_texts.back(), /*add_special_tokens=*/true));
+    batch.prompt_ids.push_back(encode_prompt(*tokenizer_, batch.prompt_texts.back()));
   }
   GenerateOptions options;
   options.group_size = config_.rollout.group_size;

@@ -116,6 +116,29 @@ nlohmann::json without_timing(nlohmann::json m) {
   return m;
 }
 
+TEST(GradientCheckpointing, SameLossAndGradientsAsPlainBackward) {
+  TempDir dir;
+  auto path = make_tiny_model(dir.path / "model");
+  auto ids = torch::randint(0, 200, {2, 9}, torch::kLong);
+  auto mask = torch::ones({2, 9}, torch::kLong);
+  mask[1].narrow(0, 0, 3).fill_(0);  // left padding on the second row
+  std::vector<torch::Tensor> grads[2];
+  double losses[2];
+  for (int on = 0; on < 2; ++on) {
+    auto m = load_model(path, torch::kFloat32, torch::kCPU);
+    m.model->set_gradient_checkpointing(on == 1);
+    auto loss = m.model->logits(ids, mask).logsumexp(-1).mean();
+    loss.backward();
+    losses[on] = loss.item<double>();
+    for (auto& p : m.model->parameters()) grads[on].push_back(p.grad().clone());
+  }
+  EXPECT_DOUBLE_EQ(losses[0], losses[1]);
+  ASSERT_EQ(grads[0].size(), grads[1].size());
+  for (std::size_t i = 0; i < grads[0].size(); ++i) {
+    EXPECT_TRUE(torch::allclose(grads[0][i], grads[1][i], 1e-6, 1e-7)) << "parameter " << i;
+  }
+}
+
 TEST(Trainer, FewStepsWriteMetricsSamplesAndLoadableCheckpoints) {
   TinyRun run;
   auto out = run.dir.path / "run";

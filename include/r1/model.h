@@ -113,6 +113,8 @@ class CausalLMImpl : public torch::nn::Module {
 
   const TransformerConfig& config() const { return config_; }
   torch::TensorOptions options() const { return options_; }
+  // Training forward recomputes each layer's activations in backward instead of keeping them.
+  void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
 
   Decoder model{nullptr};
   Linear lm_head{nullptr};  // null when tied
@@ -123,6 +125,7 @@ class CausalLMImpl : public torch::nn::Module {
 
   TransformerConfig config_;
   torch::TensorOptions options_;
+  bool gradient_checkpointing_ = false;
   torch::Tensor inv_freq_;  // [D/2] float32, CPU (not a parameter: recomputed from the config)
 };
 TORCH_MODULE(CausalLM);

@@ -34,6 +34,10 @@ struct RolloutBatch {
   void append(RolloutBatch&& other);
 };
 
+// Token ids of a templated prompt, with the tokenizer's special tokens (BOS when it adds one),
+// but a single BOS when the template text already starts with it (e.g. the llama3 chat format).
+std::vector<int> encode_prompt(const Tokenizer& tokenizer, const std::string& text);
+
 // Padded model inputs for some rows of a rollout batch.
 struct TrainingBatch {
   torch::Tensor input_ids;        // [N, P+T] int64: left-padded prompt, then right-padded completion
