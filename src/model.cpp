@@ -46,27 +46,39 @@ torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
 
 namespace {
 
-torch::Tensor rotate_half(const torch::Tensor& x) {
-  const int64_t half = x.size(-1) / 2;
-  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+// x * cos + rotate_half(x) * sin, where rotate_half(x) = cat(-x2, x1): the halves swapped by
+// roll, with the sign folded into rope.sin_signed = cat(-sin1, sin2) (exact: negation is exact).
+torch::Tensor apply_rotary(const torch::Tensor& x, const Rotary& rope) {
+  return x * rope.cos + torch::roll(x, x.size(-1) / 2, -1) * rope.sin_signed;
 }
 
-// q [N, H, T, D]; k, v [N, Hkv, S, D]; allowed [N, 1, T, S] bool. Returns [N, H, T, D].
+// The mask as attend() consumes it: SDPA takes the boolean `allowed` [N, 1, T, S]; the math
+// fallback adds 0 / -inf [N, 1, 1, T, S] (built once per forward, shared by every layer).
+torch::Tensor attention_mask_for(const torch::Tensor& allowed, torch::Dtype dtype) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  return allowed;
+#else
+  return torch::zeros(allowed.sizes(), allowed.options().dtype(dtype))
+      .masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity())
+      .unsqueeze(1);
+#endif
+}
+
+// q [N, H, T, D]; k, v [N, Hkv, S, D]; mask from attention_mask_for. Returns [N, H, T, D].
 torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                     const torch::Tensor& allowed, double scale) {
+                     const torch::Tensor& mask, double scale) {
   const int64_t N = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
   const int64_t Hkv = k.size(1), S = k.size(2), rep = H / Hkv;
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
   auto ke = k.unsqueeze(2).expand({N, Hkv, rep, S, D}).reshape({N, H, S, D});
   auto ve = v.unsqueeze(2).expand({N, Hkv, rep, S, D}).reshape({N, H, S, D});
-  return at::scaled_dot_product_attention(q, ke, ve, allowed, 0.0, false, scale);
+  return at::scaled_dot_product_attention(q, ke, ve, mask, 0.0, false, scale);
 #else
   // The exact math of scaled_dot_product_attention; the query heads of one KV head share
   // its keys without copying them.
   auto qg = q.reshape({N, Hkv, rep * T, D});
   auto scores = torch::matmul(qg, k.transpose(-1, -2)) * scale;  // [N, Hkv, rep*T, S]
-  scores = scores.view({N, Hkv, rep, T, S}).masked_fill(allowed.logical_not().unsqueeze(1),
-                                                         -std::numeric_limits<double>::infinity());
+  scores = scores.view({N, Hkv, rep, T, S}) + mask;
   auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
   return torch::matmul(probs.view({N, Hkv, rep * T, S}), v).view({N, H, T, D});
 #endif
@@ -86,7 +98,7 @@ AttentionImpl::AttentionImpl(const TransformerConfig& c, torch::TensorOptions op
   }
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& allowed,
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
                                      KVCache* cache, int64_t layer) {
   const int64_t N = x.size(0), T = x.size(1);
   auto q = q_proj(x).view({N, T, heads, head_dim});                    // [N, T, H, D]
@@ -98,15 +110,15 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rope,
   }
   q = q.transpose(1, 2);  // [N, H, T, D]
   k = k.transpose(1, 2);  // [N, Hkv, T, D]
-  q = q * rope.cos + rotate_half(q) * rope.sin;
-  k = k * rope.cos + rotate_half(k) * rope.sin;
+  q = apply_rotary(q, rope);
+  k = apply_rotary(k, rope);
   if (cache) {
     cache->write(layer, k, v);
     const int64_t slots = cache->length() + T;
     k = cache->keys(layer, slots);    // [N, Hkv, S, D]
     v = cache->values(layer, slots);
   }
-  auto out = attend(q, k, v, allowed, 1.0 / std::sqrt(static_cast<double>(head_dim)));  // [N, H, T, D]
+  auto out = attend(q, k, v, mask, 1.0 / std::sqrt(static_cast<double>(head_dim)));  // [N, H, T, D]
   return o_proj(out.transpose(1, 2).reshape({N, T, heads * head_dim}));
 }
 
@@ -128,9 +140,9 @@ DecoderLayerImpl::DecoderLayerImpl(const TransformerConfig& c, torch::TensorOpti
       register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, options));
 }
 
-torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& allowed,
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
                                         KVCache* cache, int64_t layer) {
-  auto h = x + self_attn(input_layernorm(x), rope, allowed, cache, layer);
+  auto h = x + self_attn(input_layernorm(x), rope, mask, cache, layer);
   return h + mlp(post_attention_layernorm(h));
 }
 
@@ -173,23 +185,25 @@ torch::Tensor CausalLMImpl::lm_head_weight() {
 Rotary CausalLMImpl::rotary(const torch::Tensor& positions) const {
   auto inv = inv_freq_.to(positions.device());
   auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv;  // [N, T, D/2]
-  auto emb = torch::cat({freqs, freqs}, -1);                        // [N, T, D]
+  auto sin = freqs.sin();                                           // [N, T, D/2]
   const auto dtype = options_.dtype().toScalarType();
-  return {emb.cos().to(dtype).unsqueeze(1), emb.sin().to(dtype).unsqueeze(1)};
+  return {torch::cat({freqs, freqs}, -1).cos().to(dtype).unsqueeze(1),
+          torch::cat({-sin, sin}, -1).to(dtype).unsqueeze(1)};
 }
 
 torch::Tensor CausalLMImpl::run_layers(torch::Tensor x, const Rotary& rope, const torch::Tensor& allowed,
                                        KVCache* cache) {
+  const auto mask = attention_mask_for(allowed, options_.dtype().toScalarType());
   int64_t i = 0;
   for (const auto& layer : *model->layers) {
     auto* block = layer->as<DecoderLayerImpl>();
     if (gradient_checkpointing_ && cache == nullptr) {
       // Captured by value: backward runs after this call has returned.
-      x = checkpointed([rope, allowed, block](const torch::Tensor& in) {
-        return block->forward(in, rope, allowed, nullptr, 0);
+      x = checkpointed([rope, mask, block](const torch::Tensor& in) {
+        return block->forward(in, rope, mask, nullptr, 0);
       }, x);
     } else {
-      x = block->forward(x, rope, allowed, cache, i);
+      x = block->forward(x, rope, mask, cache, i);
     }
     ++i;
   }

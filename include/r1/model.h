@@ -43,15 +43,17 @@ TORCH_MODULE(RMSNorm);
 
 // Rotary position embedding tables for given positions.
 struct Rotary {
-  torch::Tensor cos, sin;  // [N, 1, T, D] in the model dtype
+  torch::Tensor cos;         // [N, 1, T, D] in the model dtype: cat(cos, cos)
+  torch::Tensor sin_signed;  // [N, 1, T, D]: cat(-sin, sin), rotate_half's sign folded in
 };
 
 class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(const TransformerConfig& config, torch::TensorOptions options);
-  // x [N, T, width]; allowed [N, 1, T, S] bool (query may attend key). With a cache, the
-  // T new keys/values are written to it and attention covers its S = length + T slots.
-  torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& allowed, KVCache* cache,
+  // x [N, T, width]; mask: which of S keys each query may attend, as built once per forward
+  // from allowed [N, 1, T, S] bool (see attention_mask_for in model.cpp). With a cache, the T
+  // new keys/values are written to it and attention covers its S = length + T slots.
+  torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache* cache,
                         int64_t layer);
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};  // Qwen3 only
@@ -70,7 +72,7 @@ TORCH_MODULE(MLP);
 class DecoderLayerImpl : public torch::nn::Module {
  public:
   DecoderLayerImpl(const TransformerConfig& config, torch::TensorOptions options);
-  torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& allowed, KVCache* cache,
+  torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache* cache,
                         int64_t layer);
   Attention self_attn{nullptr};
   MLP mlp{nullptr};
