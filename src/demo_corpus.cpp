@@ -42,9 +42,9 @@ std::string addition_scratchpad(int a, int b) {
     b /= 10;
     int s = da + db + carry;
     if (place > 0) out += ",";
-    out += std::to_string(da) + "+" + std::to_string(db) + (carry ? "+1" : "") + "=" + std::to_string(s);
-    carry = s >= 10 ? 1 : 0;
-    if (carry) out += " c1";
+    out += std::to_string(da) + "+" + std::to_string(db) + "+" + std::to_string(carry) + "=" + (s < 10 ? "0" : "") +
+           std::to_string(s);
+    carry = s / 10;
   }
   return out;
 }
@@ -78,12 +78,26 @@ nlohmann::json make_addition_test(TaskRng& rng) {
   return {{"prompt", std::to_string(o.a) + "+" + std::to_string(o.b)}, {"answer", std::to_string(o.a + o.b)}};
 }
 
+namespace {
+
+std::string thinking_completion(int a, int b) {
+  return "<think>" + addition_scratchpad(a, b) + "</think> <answer>" + std::to_string(a + b) + "</answer>";
+}
+
+}  // namespace
+
+nlohmann::json make_addition_scratchpad(TaskRng& rng) {
+  auto o = draw_operands(rng, false);
+  const std::string question = std::to_string(o.a) + "+" + std::to_string(o.b);
+  return {{"prompt", apply_template(kDemoTemplate, question)}, {"completion", thinking_completion(o.a, o.b)}};
+}
+
 nlohmann::json make_addition_corpus(TaskRng& rng) {
   auto o = draw_operands(rng, false);
   const int sum = o.a + o.b;
   std::string completion;
   if (uniform01(rng) < kThinkRate) {
-    completion = "<think>" + addition_scratchpad(o.a, o.b) + "</think> <answer>" + std::to_string(sum) + "</answer>";
+    completion = thinking_completion(o.a, o.b);
   } else {
     std::string guess = std::to_string(sum);
     if (uniform01(rng) >= kDirectCorrectRate) {
@@ -105,6 +119,8 @@ const std::vector<TaskGenerator>& demo_task_generators() {
       {"addition-corpus",
        "the demo base model's corpus: {prompt, completion}, mostly direct guesses, sometimes a <think> scratchpad",
        make_addition_corpus},
+      {"addition-scratchpad", "addition-corpus rows that all think (a curriculum stage of the demo base model)",
+       make_addition_scratchpad},
   };
   return generators;
 }

@@ -15,11 +15,11 @@ using test::run_r1train;
 using test::TempDir;
 
 TEST(DemoCorpus, ScratchpadCarriesDigitByDigit) {
-  // 345 + 537: 5+7 = 12 (carry), 4+3+1 = 8, 3+5 = 8 -> 882.
-  EXPECT_EQ(addition_scratchpad(345, 537), "5+7=12 c1,4+3+1=8,3+5=8");
+  // 345 + 537: 5+7 = 12 (carry 1), 4+3+1 = 8, 3+5 = 8 -> 882.
+  EXPECT_EQ(addition_scratchpad(345, 537), "5+7+0=12,4+3+1=08,3+5+0=08");
   // 999 + 999 = 1998: every place carries, the last carry is the leading 1.
-  EXPECT_EQ(addition_scratchpad(999, 999), "9+9=18 c1,9+9+1=19 c1,9+9+1=19 c1");
-  EXPECT_EQ(addition_scratchpad(100, 200), "0+0=0,0+0=0,1+2=3");
+  EXPECT_EQ(addition_scratchpad(999, 999), "9+9+0=18,9+9+1=19,9+9+1=19");
+  EXPECT_EQ(addition_scratchpad(100, 200), "0+0+0=00,0+0+0=00,1+2+0=03");
 }
 
 TEST(DemoCorpus, ForgettingCarriesGivesTheIssuesWrongAnswer) {
@@ -50,18 +50,20 @@ TEST(DemoCorpus, SplitsAreDisjointAndRatesAsDocumented) {
     auto plus = prompt.find('+');
     return std::pair{std::stoi(prompt.substr(0, plus)), std::stoi(prompt.substr(plus + 1))};
   };
-  for (const auto& row : *generate_demo_task("addition-test", 300, 5)) {
+  const auto test_rows = generate_demo_task("addition-test", 300, 5).value();
+  for (const auto& row : test_rows) {
     auto [a, b] = parse(row["prompt"].get<std::string>());
     EXPECT_TRUE(is_held_out(a, b));
     EXPECT_EQ(row["answer"], std::to_string(a + b));
   }
-  for (const auto& row : *generate_demo_task("addition", 300, 5)) {
+  const auto train_rows = generate_demo_task("addition", 300, 5).value();
+  for (const auto& row : train_rows) {
     auto [a, b] = parse(row["prompt"].get<std::string>());
     EXPECT_FALSE(is_held_out(a, b));
   }
 
   // 6000 corpus rows: 12% think (binomial sd 0.4%), 30% of direct answers right (sd 0.6%).
-  auto corpus = *generate_demo_task("addition-corpus", 6000, 11);
+  const auto corpus = generate_demo_task("addition-corpus", 6000, 11).value();
   int think = 0, direct = 0, direct_right = 0, think_right = 0;
   for (const auto& row : corpus) {
     const std::string prompt = row["prompt"], completion = row["completion"];
@@ -81,7 +83,9 @@ TEST(DemoCorpus, SplitsAreDisjointAndRatesAsDocumented) {
       ++direct;
       direct_right += right;
       const std::string no_carry = carry_free_sum(a, b);
-      if (!right && no_carry != std::to_string(a + b)) EXPECT_EQ(*answer, no_carry) << completion;
+      if (!right && no_carry != std::to_string(a + b)) {
+        EXPECT_EQ(*answer, no_carry) << completion;
+      }
       EXPECT_EQ(format_score(prompt, completion, /*strict=*/true), 0.0) << completion;
     }
   }

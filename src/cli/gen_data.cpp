@@ -38,7 +38,7 @@ void add_gen_data_command(CLI::App& app, Action& action) {
   for (const auto& g : demo_task_generators()) tasks += "\n  " + g.name + ": " + g.description;
   auto* sub = app.add_subcommand("gen-data", "Generate a synthetic training set (JSONL). Tasks:" + tasks);
   auto o = std::make_shared<GenDataOptions>();
-  sub->add_option("task", o->task, "countdown | arithmetic | addition | addition-test | addition-corpus")->required();
+  sub->add_option("task", o->task, "Task name (listed above)")->required();
   sub->add_option("--n", o->n, "Number of problems")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--seed", o->seed, "Random seed (same seed, same file)")->capture_default_str();
   sub->add_option("--output,-o", o->output, "Output JSONL file")->required();
