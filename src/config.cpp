@@ -357,7 +357,10 @@ struct Parser {
         // Maybe the key belongs to another section: train.lr -> optim.lr.
         for (const auto& full : config_keys()) {
           auto dot = full.rfind('.');
-          if (full.substr(dot + 1) == key) hint = full;
+          if (full.substr(dot + 1) == key) {
+            hint = full;  // the first section that has it: optim.lr before sft.lr
+            break;
+          }
         }
       } else {
         hint = prefix + hint;

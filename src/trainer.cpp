@@ -299,6 +299,7 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
   // Frozen log-probs: the reference model's (beta > 0) and, when the batch is
   // reused for several updates, the policy's before the first update.
   std::vector<torch::Tensor> ref_logp(micro.size()), old_logp(micro.size());
+  const auto logprob_start = std::chrono::steady_clock::now();
   {
     torch::NoGradGuard no_grad;
     for (std::size_t i = 0; i < micro.size(); ++i) {
@@ -306,6 +307,7 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
       if (config_.grpo.num_iterations > 1) old_logp[i] = completion_logprobs(policy_.model, micro[i], temperature).logp;
     }
   }
+  stats.logprob_s = seconds_since(logprob_start);
 
   for (int it = 0; it < config_.grpo.num_iterations; ++it) {
     optimizer_->zero_grad();
@@ -406,7 +408,10 @@ nlohmann::json Trainer::step_metrics(int64_t step, const RolloutBatch& batch, co
   m["epoch"] = sampler_.cursor().epoch;
   m["timing/rollout_s"] = rollout_s;
   m["timing/reward_s"] = reward_s;
+  m["timing/logprob_s"] = stats.logprob_s;
   m["timing/update_s"] = update_s;
+  m["throughput/update_tokens_per_s"] =
+      update_s > 0 ? static_cast<double>(prompt_tokens + rollout_tokens) * config_.grpo.num_iterations / update_s : 0.0;
   m["timing/step_s"] = step_s;
   m["throughput/rollout_tokens_per_s"] = rollout_s > 0 ? static_cast<double>(rollout_tokens) / rollout_s : 0.0;
   return m;

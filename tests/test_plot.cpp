@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "r1/error.h"
 #include "r1/plot.h"
 #include "test_util.h"
 

@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "r1/error.h"
 #include "r1/model.h"
 #include "r1/model_init.h"
 #include "r1/sft.h"

@@ -35,6 +35,7 @@ struct UpdateStats {
   double lr = 0;
   int64_t tokens = 0;       // completion tokens in the loss
   int skipped_updates = 0;  // updates skipped for a non-finite loss or gradient
+  double logprob_s = 0;     // seconds computing frozen log-probs (reference, old policy)
 };
 
 class Trainer {
