@@ -18,7 +18,8 @@ TEST(Cli, VersionNamesLibtorchAndCuda) {
 }
 
 TEST(Cli, HelpOnEverySubcommand) {
-  for (const char* sub : {"", "validate", "tokenize", "score", "gen-data", "inspect", "generate"}) {
+  for (const char* sub : {"", "train", "eval", "validate", "tokenize", "inspect", "generate", "score", "gen-data",
+                          "sft", "plot"}) {
     auto r = run_r1train(std::string(sub) + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub << r.output;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub;
@@ -107,6 +108,17 @@ TEST(Cli, BrokenConfigsEachGetTheirMessageAndExit2) {
     EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.name << ": expected '" << c.expected
                                                             << "' in:\n" << r.output;
     EXPECT_NE(r.output.find("bad.yaml"), std::string::npos) << c.name << ": the file is not named:\n" << r.output;
+  }
+}
+
+TEST(Cli, ShippedConfigsValidate) {
+  // The GPU recipes name models that are not here: point them at a fixture model and a small file.
+  ValidRun run;
+  for (const auto& entry : std::filesystem::directory_iterator(test::source_dir() / "configs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    auto r = run_r1train("validate --config " + entry.path().string() + run.flags + " --set eval.data=" +
+                         (run.dir.path / "train.jsonl").string());
+    EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.output;
   }
 }
 

@@ -49,6 +49,8 @@ int run(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
 
   Action action;
+  add_train_command(app, action);
+  add_eval_command(app, action);
   add_validate_command(app, action);
   add_score_command(app, action);
   add_gen_data_command(app, action);

@@ -12,6 +12,8 @@ using Action = std::function<int()>;
 
 // Each add_*_command registers its subcommand, flags and help on `app`; when the
 // user picks it, its callback stores the work in `action`.
+void add_train_command(CLI::App& app, Action& action);
+void add_eval_command(CLI::App& app, Action& action);
 void add_validate_command(CLI::App& app, Action& action);
 void add_score_command(CLI::App& app, Action& action);
 void add_gen_data_command(CLI::App& app, Action& action);
