@@ -239,3 +239,42 @@ TEST(Generate, BadArgumentsAreInputErrors) {
 
 }  // namespace
 }  // namespace r1
+
+namespace r1 {
+namespace {
+
+// `r1train generate` end to end: one JSON line per completion with the documented fields.
+TEST(GenerateCli, WritesOneJsonObjectPerCompletion) {
+  test::TempDir dir;
+  for (const auto& f : fs::directory_iterator(fixture("llama_tied")))
+    fs::copy_file(f.path(), dir.path / f.path().filename());
+  write_byte_level_tokenizer(dir.path, {"<s>", "</s>"});
+  auto out = dir.path / "out.jsonl";
+  auto r = test::run_r1train("generate --model " + dir.path.string() +
+                             " --prompt hi --prompt 'a longer prompt' -n 3 --max-new-tokens 5 --seed 3 --output " +
+                             out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(out);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* key : {"prompt", "prompt_ids", "sample", "completion", "completion_ids", "logprobs",
+                            "finish_reason"})
+      EXPECT_TRUE(j.contains(key)) << key << " in " << line;
+    EXPECT_EQ(j["prompt"], n < 3 ? "hi" : "a longer prompt");
+    EXPECT_EQ(j["sample"], n % 3);
+    EXPECT_EQ(j["completion_ids"].size(), j["logprobs"].size());
+    EXPECT_LE(j["completion_ids"].size(), 5u);
+    ++n;
+  }
+  EXPECT_EQ(n, 6);
+  auto bad = test::run_r1train("generate --model " + dir.path.string() + " --prompt hi --top-p 0");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("top_p is 0"), std::string::npos) << bad.output;
+  auto none = test::run_r1train("generate --model " + dir.path.string());
+  EXPECT_EQ(none.exit_code, 2) << none.output;
+}
+
+}  // namespace
+}  // namespace r1
