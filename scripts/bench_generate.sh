@@ -3,7 +3,7 @@
 # every step in the same binary and (b) a Python/PyTorch KV-cache implementation of the same
 # model (scripts/bench_generate.py, Debian's python3-torch), on the same machine, float32 CPU.
 #   scripts/bench_generate.sh [BUILD_DIR]
-# Env: R1_BENCH_ROWS ("1 4 16 64 256"), R1_BENCH_NAIVE_ROWS ("1 16"), R1_BENCH_NEW_TOKENS (256),
+# Env: R1_BENCH_ROWS ("1 16 64 256"), R1_BENCH_NAIVE_ROWS ("1"; full recomputation is slow), R1_BENCH_NEW_TOKENS (256),
 #      R1_BENCH_PRESET (small: Qwen2-shaped, hidden 256, 4 layers, vocab 4096), R1_BENCH_DIR.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -11,8 +11,8 @@ build="${1:-$here/../build}"
 preset="${R1_BENCH_PRESET:-small}"
 dir="${R1_BENCH_DIR:-/tmp/r1-bench}/$preset-f32"
 new="${R1_BENCH_NEW_TOKENS:-256}"
-rows_list="${R1_BENCH_ROWS:-1 4 16 64 256}"
-naive_rows="${R1_BENCH_NAIVE_ROWS:-1 16}"
+rows_list="${R1_BENCH_ROWS:-1 16 64 256}"
+naive_rows="${R1_BENCH_NAIVE_ROWS:-1}"
 threads="${R1TRAIN_THREADS:-$(nproc)}"
 if [[ ! -f "$dir/model.safetensors" ]]; then
   /usr/bin/python3 "$here/make_random_model.py" "$dir" --preset "$preset" --dtype f32 >&2
