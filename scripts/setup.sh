@@ -15,8 +15,10 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libsentencepiece-dev sentencepiece libpcre2-dev libicu-dev libgtest-dev
   python3 python3-torch python3-sentencepiece python3-numpy
-  nodejs npm
 )
+# Node.js and npm run the reference tokenizer in the tests; a machine may already have
+# them from elsewhere (e.g. nodesource's nodejs, which bundles npm and conflicts with Debian's).
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 need_install=()
 for p in "${PACKAGES[@]}"; do
