@@ -22,6 +22,21 @@ nlohmann::json to_json(const ProblemResult& r) {
           {"majority_correct", r.majority_correct}};
 }
 
+EvalOptions eval_options(const Config& config) {
+  EvalOptions options;
+  options.task = config.eval.task;
+  options.template_name = config.data.template_;
+  options.num_samples = config.eval.num_samples;
+  options.max_problems = config.eval.max_problems;
+  options.max_new_tokens = config.rollout.max_new_tokens;
+  options.batch_size = config.rollout.batch_size;
+  options.stop = config.rollout.stop;
+  options.sampling.temperature = config.eval.num_samples > 1 ? config.rollout.temperature : 0.0;
+  options.sampling.top_p = config.rollout.top_p;
+  options.seed = static_cast<uint64_t>(config.train.seed);
+  return options;
+}
+
 EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options) {
   std::size_t n = data.size();
   if (options.max_problems > 0) n = std::min<std::size_t>(n, static_cast<std::size_t>(options.max_problems));

@@ -450,18 +450,8 @@ void Trainer::log_samples(int64_t step, const RolloutBatch& batch) {
 }
 
 void Trainer::evaluate(int64_t step) {
-  DataConfig data = config_.data;
-  Dataset eval_data = Dataset::load_jsonl(config_.eval.data, data);
-  EvalOptions options;
-  options.task = config_.eval.task;
-  options.template_name = config_.data.template_;
-  options.num_samples = config_.eval.num_samples;
-  options.max_problems = config_.eval.max_problems;
-  options.max_new_tokens = config_.rollout.max_new_tokens;
-  options.batch_size = config_.rollout.batch_size;
-  options.sampling.temperature = config_.eval.num_samples > 1 ? config_.rollout.temperature : 0.0;
-  options.stop = config_.rollout.stop;
-  options.seed = static_cast<uint64_t>(config_.train.seed);
+  Dataset eval_data = Dataset::load_jsonl(config_.eval.data, config_.data);
+  const EvalOptions options = eval_options(config_);
   torch::NoGradGuard no_grad;
   policy_.model->eval();
   auto report = r1::evaluate(policy_.model, *tokenizer_, eval_data, options);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "r1/config.h"
 #include "r1/dataset.h"
 #include "r1/generate.h"
 #include "r1/model.h"
@@ -54,6 +55,10 @@ struct EvalReport {
   EvalSummary summary;
   std::vector<ProblemResult> problems;
 };
+
+// Options from a run config: eval.* with the rollout's length, batch, stop strings and top_p;
+// greedy when eval.num_samples is 1, else the rollout temperature.
+EvalOptions eval_options(const Config& config);
 
 EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options);
 

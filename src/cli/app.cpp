@@ -35,6 +35,14 @@ std::vector<std::string> with_default_command(int argc, char** argv, const CLI::
 
 }  // namespace
 
+void add_config_options(CLI::App* sub, std::string& file, std::vector<std::string>& overrides, bool optional) {
+  auto* opt = sub->add_option("--config,-c", file, "YAML config file");
+  if (!optional) opt->required();
+  sub->add_option("--set", overrides, "Override a config key: KEY.PATH=VALUE (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"r1train: turn a pretrained base language model into a reasoning model with GRPO "
                "(the DeepSeek-R1-Zero recipe).\n`r1train --config F` is `r1train train --config F`.",

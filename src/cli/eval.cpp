@@ -25,10 +25,7 @@ void add_eval_command(CLI::App& app, Action& action) {
     uint64_t seed = 0;
   };
   auto a = std::make_shared<Args>();
-  sub->add_option("--config,-c", a->config_file, "Take model, data, template and eval settings from a config");
-  sub->add_option("--set", a->overrides, "Override a config key (with --config)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_config_options(sub, a->config_file, a->overrides, /*optional=*/true);
   sub->add_option("--model", a->model, "Hugging Face model directory (overrides model.path)");
   sub->add_option("--data", a->data, "Test set, JSONL (overrides eval.data)");
   sub->add_option("--task", a->task, "Verifier: math | gsm8k | countdown | exact | choice (overrides eval.task)");
@@ -68,16 +65,8 @@ void add_eval_command(CLI::App& app, Action& action) {
       auto loaded = load_model(config.model.path, parse_dtype(a->dtype), resolve_device(a->device));
       auto tokenizer = Tokenizer::load(config.model.path);
       Dataset data = Dataset::load_jsonl(config.eval.data, config.data);
-      EvalOptions options;
-      options.task = config.eval.task;
-      options.template_name = config.data.template_;
-      options.num_samples = config.eval.num_samples;
-      options.max_problems = config.eval.max_problems;
-      options.max_new_tokens = config.rollout.max_new_tokens;
-      options.batch_size = config.rollout.batch_size;
-      options.stop = config.rollout.stop;
+      EvalOptions options = eval_options(config);
       options.sampling.temperature = a->temperature >= 0 ? a->temperature : (options.num_samples > 1 ? 1.0 : 0.0);
-      options.sampling.top_p = config.rollout.top_p;
       options.seed = a->seed;
       options.progress = true;
       torch::NoGradGuard no_grad;

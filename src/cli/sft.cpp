@@ -13,10 +13,7 @@ void add_sft_command(CLI::App& app, Action& action) {
       "sft", "Next-token training on a JSONL corpus (the sft: config section), writing Hugging Face checkpoints");
   auto source = std::make_shared<ConfigSource>();
   auto file = std::make_shared<std::string>();
-  sub->add_option("--config,-c", *file, "YAML config file")->required();
-  sub->add_option("--set", source->overrides, "Override a key: KEY.PATH=VALUE (repeatable)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_config_options(sub, *file, source->overrides);
   sub->callback([&action, source, file] {
     action = [source, file] {
       source->file = *file;

@@ -17,10 +17,7 @@ void add_train_command(CLI::App& app, Action& action) {
     ResumeOptions resume;
   };
   auto args = std::make_shared<Args>();
-  sub->add_option("--config,-c", args->file, "YAML config file")->required();
-  sub->add_option("--set", args->overrides, "Override a key: KEY.PATH=VALUE (repeatable)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_config_options(sub, args->file, args->overrides);
   sub->add_option("--resume", args->resume.from,
                   "auto: continue from the newest complete checkpoint in train.output_dir if any; none: start "
                   "fresh (refused if the run directory has checkpoints); DIR: that checkpoint")

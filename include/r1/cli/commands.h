@@ -4,11 +4,16 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace r1::cli {
 
 // The work a parsed subcommand will do; returns the process exit code.
 using Action = std::function<int()>;
+
+// Adds the `--config FILE` (required unless `optional`) and repeatable `--set KEY=VALUE` options.
+void add_config_options(CLI::App* sub, std::string& file, std::vector<std::string>& overrides, bool optional = false);
 
 // Each add_*_command registers its subcommand, flags and help on `app`; when the
 // user picks it, its callback stores the work in `action`.
