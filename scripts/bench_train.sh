@@ -11,8 +11,8 @@ shift || true
 BIN=${R1TRAIN:-build/r1train}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-"$BIN" train --config configs/demo.yaml --resume none --set train.steps="$STEPS" --set train.checkpoint_every=0 \
-  --set eval.every=0 --set train.output_dir="$OUT/run" "$@" --log-level warn
+"$BIN" --log-level warn train --config configs/demo.yaml --resume none --set train.steps="$STEPS" --set train.checkpoint_every=0 \
+  --set eval.every=0 --set train.output_dir="$OUT/run" "$@"
 /usr/bin/python3 - "$OUT/run/metrics.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
