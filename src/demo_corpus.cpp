@@ -126,15 +126,7 @@ const std::vector<TaskGenerator>& demo_task_generators() {
 }
 
 std::optional<std::vector<nlohmann::json>> generate_demo_task(const std::string& task, std::size_t n, uint64_t seed) {
-  for (const auto& g : demo_task_generators()) {
-    if (g.name != task) continue;
-    TaskRng rng(seed);
-    std::vector<nlohmann::json> rows;
-    rows.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) rows.push_back(g.make(rng));
-    return rows;
-  }
-  return std::nullopt;
+  return generate_rows(demo_task_generators(), task, n, seed);
 }
 
 }  // namespace r1

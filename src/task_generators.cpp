@@ -92,8 +92,9 @@ const std::vector<TaskGenerator>& task_generators() {
   return generators;
 }
 
-std::vector<nlohmann::json> generate_task(const std::string& task, std::size_t n, uint64_t seed) {
-  for (const auto& g : task_generators()) {
+std::optional<std::vector<nlohmann::json>> generate_rows(const std::vector<TaskGenerator>& generators,
+                                                         const std::string& task, std::size_t n, uint64_t seed) {
+  for (const auto& g : generators) {
     if (g.name != task) continue;
     TaskRng rng(seed);
     std::vector<nlohmann::json> rows;
@@ -101,6 +102,11 @@ std::vector<nlohmann::json> generate_task(const std::string& task, std::size_t n
     for (std::size_t i = 0; i < n; ++i) rows.push_back(g.make(rng));
     return rows;
   }
+  return std::nullopt;
+}
+
+std::vector<nlohmann::json> generate_task(const std::string& task, std::size_t n, uint64_t seed) {
+  if (auto rows = generate_rows(task_generators(), task, n, seed)) return *rows;
   std::string names;
   for (const auto& g : task_generators()) names += (names.empty() ? "" : ", ") + g.name;
   throw InputError("gen-data: unknown task '" + task + "'; tasks are: " + names);

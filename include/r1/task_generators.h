@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -32,6 +33,10 @@ struct TaskGenerator {
 
 // Every registered generator; add a task by adding an entry in src/task_generators.cpp.
 const std::vector<TaskGenerator>& task_generators();
+
+// n rows from the generator named `task` among `generators`, seeded by `seed`; nullopt if none has that name.
+std::optional<std::vector<nlohmann::json>> generate_rows(const std::vector<TaskGenerator>& generators,
+                                                         const std::string& task, std::size_t n, uint64_t seed);
 
 // n rows of `task` from `seed`; InputError for an unknown task (listing the known ones).
 std::vector<nlohmann::json> generate_task(const std::string& task, std::size_t n, uint64_t seed);
