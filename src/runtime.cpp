@@ -2,6 +2,7 @@
 
 #include <link.h>
 #include <sched.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -11,6 +12,13 @@
 #include "r1/error.h"
 
 namespace r1 {
+
+void ensure_idle_threads_sleep(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;  // the user's choice, or already re-executed
+  setenv("OMP_WAIT_POLICY", "passive", 0);
+  setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
+  execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default spinning
+}
 
 int configure_threads(int threads) {
   int n = threads;

@@ -7,10 +7,12 @@
 
 #include <chrono>
 #include <functional>
+#include <numeric>
 #include <thread>
 
 #include "r1/checkpoint.h"
 #include "r1/model.h"
+#include "r1/rollout.h"
 #include "r1/tokenizer.h"
 #include "test_util.h"
 
@@ -287,6 +289,44 @@ TEST(Trainer, SigintSavesAndExits130) {
   ASSERT_TRUE(latest.has_value()) << text;
   auto saved_step = std::stoi(latest->filename().string().substr(5));
   EXPECT_EQ(read_jsonl(out / "metrics.jsonl").size(), static_cast<std::size_t>(saved_step));
+}
+
+
+// The update must score exactly the tokens the sampler drew, with the probabilities it drew them
+// with: otherwise the policy gradient reinforces tokens other than the rewarded ones. Prompts of
+// different lengths exercise the left padding of both paths.
+TEST(Rollout, TrainingLogProbsEqualSamplingLogProbs) {
+  auto m = load_model(test::source_dir() / "data/demo-base", torch::kFloat32, torch::kCPU);
+  auto tok = Tokenizer::load(test::source_dir() / "data/demo-base");
+  RolloutBatch batch;
+  batch.group_size = 4;
+  for (const char* text : {"Q: 345+537=?\n", "Q: 12+9=?\n", "Q: 1+1+1+1+1+1=?\n"}) {
+    batch.prompt_texts.push_back(text);
+    batch.prompt_ids.push_back(encode_prompt(*tok, text));
+  }
+  GenerateOptions options;
+  options.group_size = batch.group_size;
+  options.max_new_tokens = 40;
+  options.batch_size = 5;
+  options.sampling.temperature = 0.7;
+  options.stop = {"</answer>"};
+  auto gen = make_generator(3, torch::kCPU);
+  m.model->eval();
+  torch::NoGradGuard no_grad;
+  batch.completions = generate(m.model, *tok, batch.prompt_ids, options, gen);
+  batch.advantages = torch::zeros({static_cast<int64_t>(batch.completions.size())});
+  std::vector<std::size_t> rows(batch.completions.size());
+  std::iota(rows.begin(), rows.end(), 0);
+  auto tb = make_training_batch(batch, rows, *tok->pad_id(), false, torch::kCPU);
+  auto lp = completion_logprobs(m.model, tb, 0.7).logp;  // [N, T]
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const auto& c = batch.completions[r];
+    for (std::size_t j = 0; j < c.token_ids.size(); ++j) {
+      EXPECT_EQ(tb.targets[r][j].item<int64_t>(), c.token_ids[j]);
+      EXPECT_NEAR(lp[r][j].item<float>(), c.logprobs[j], 1e-4) << "row " << r << " token " << j;
+    }
+    EXPECT_EQ(tb.completion_mask[r].sum().item<float>(), static_cast<float>(c.token_ids.size()));
+  }
 }
 
 }  // namespace
