@@ -166,6 +166,8 @@ void Trainer::resume_from(const fs::path& checkpoint, bool allow_config_change) 
 void Trainer::run() {
   install_stop_handlers();
   const int64_t steps = config_.train.steps;
+  // The starting model's score, so that the eval curve starts where training does.
+  if (config_.eval.every > 0 && start_step_ == 0) evaluate(0);
   for (int64_t step = start_step_ + 1; step <= steps; ++step) {
     const auto step_start = std::chrono::steady_clock::now();
 
