@@ -317,7 +317,14 @@ void save_model(CausalLM& model, const TransformerConfig& config, const fs::path
     tensors.emplace_back(item.key(), item.value().detach());
     dtype = item.value().scalar_type();
   }
-  for (const char* stale : {"model.safetensors", "model.safetensors.index.json"}) fs::remove(out_dir / stale);
+  // A directory saved into before may hold weights of another layout (one file, or more or
+  // fewer shards): remove them so that no stale shard is left beside the new weights.
+  for (const auto& entry : fs::directory_iterator(out_dir)) {
+    const std::string name = entry.path().filename().string();
+    const bool shard = name.rfind("model-", 0) == 0 && name.find("-of-") != std::string::npos &&
+                       name.size() > 12 && name.compare(name.size() - 12, 12, ".safetensors") == 0;
+    if (shard || name == "model.safetensors" || name == "model.safetensors.index.json") fs::remove(entry.path());
+  }
   write_safetensors_sharded(out_dir, tensors, max_shard_bytes);
   TransformerConfig saved = config;
   saved.torch_dtype = dtype_name(dtype);

@@ -152,6 +152,30 @@ TEST(Model, SaveThenLoadIsBitIdenticalAndCopiesTokenizerFiles) {
   }
 }
 
+TEST(Model, SavingAgainLeavesNoStaleShards) {
+  TempDir src, out;
+  copy_fixture(kFixtures[0], src.path);
+  auto a = load_model(src.path, torch::kFloat32, torch::kCPU);
+  auto count_weight_files = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(out.path)) n += e.path().extension() == ".safetensors";
+    return n;
+  };
+  save_model(a.model, a.config, out.path, src.path, /*max_shard_bytes=*/4096);  // many shards + index
+  const int shards = count_weight_files();
+  ASSERT_GT(shards, 2);
+  EXPECT_TRUE(fs::exists(out.path / "model.safetensors.index.json"));
+  save_model(a.model, a.config, out.path, src.path, /*max_shard_bytes=*/1ull << 40);  // one file
+  EXPECT_EQ(count_weight_files(), 1);
+  EXPECT_TRUE(fs::exists(out.path / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(out.path / "model.safetensors.index.json"));
+  save_model(a.model, a.config, out.path, src.path, /*max_shard_bytes=*/4096);  // shards again, none left over
+  EXPECT_EQ(count_weight_files(), shards);
+  EXPECT_FALSE(fs::exists(out.path / "model.safetensors"));
+  auto b = load_model(out.path, torch::kFloat32, torch::kCPU);
+  for (const auto& p : a.model->named_parameters()) EXPECT_TRUE(torch::equal(p.value(), b.model->named_parameters()[p.key()]));
+}
+
 TEST(Model, ConfigFieldsAreRead) {
   auto c = TransformerConfig::from_json_file(fixture("qwen2_bias") / "config.json");
   EXPECT_EQ(c.architecture, "Qwen2ForCausalLM");
