@@ -11,6 +11,8 @@
 # Measured: 60 s + 42 s + 21 s of sft (132 s in all) on a quiet 2-core machine; the rebuilt files
 # were identical to the committed ones.
 # Usage: scripts/make_demo_base.sh [WORK_DIR]   (default runs/demo-base; needs build/r1train)
+# Run again with the same WORK_DIR, it continues interrupted stages (sft resumes from its newest
+# checkpoint) and skips finished ones; delete WORK_DIR to start over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${R1TRAIN:-build/r1train}

@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <vector>
+
+#include "r1/error.h"
 
 namespace r1 {
 
@@ -101,6 +104,36 @@ std::optional<fs::path> find_latest_checkpoint(const fs::path& run_dir) {
   }
   if (!best) return std::nullopt;
   return best->second;
+}
+
+std::optional<fs::path> find_resume_checkpoint(const fs::path& run_dir, const ResumeOptions& resume,
+                                               const std::string& output_dir_key) {
+  if (resume.from == "auto") return find_latest_checkpoint(run_dir);
+  if (resume.from == "none") {
+    if (auto existing = find_latest_checkpoint(run_dir)) {
+      throw InputError(output_dir_key + " " + run_dir.string() + " already holds a run (" + existing->string() +
+                       "); continue it with --resume auto, or choose another " + output_dir_key);
+    }
+    return std::nullopt;
+  }
+  if (!is_complete_checkpoint(resume.from)) {
+    throw InputError("--resume " + resume.from + ": not a complete checkpoint (no readable trainer_state.json)");
+  }
+  return fs::path(resume.from);
+}
+
+void check_resume_settings(const fs::path& checkpoint, const std::vector<std::string>& saved,
+                           const std::vector<std::string>& now, bool allow_config_change) {
+  std::string list;
+  for (const auto& line : now) {
+    if (std::find(saved.begin(), saved.end(), line) == saved.end()) list += "\n  now " + line;
+  }
+  if (list.empty()) return;
+  if (!allow_config_change) {
+    throw InputError("cannot resume " + checkpoint.string() + ": settings that alter the run changed since it was saved:" +
+                     list + "\nrestore them, start a new run directory, or pass --allow-config-change");
+  }
+  spdlog::warn("resuming with changed settings:{}", list);
 }
 
 }  // namespace r1

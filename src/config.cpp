@@ -797,4 +797,19 @@ std::string to_yaml(const Config& config) {
   return std::string(out.c_str()) + "\n";
 }
 
+std::vector<std::string> config_lines(const Config& config) {
+  std::vector<std::string> lines;
+  std::istringstream in(to_yaml(config));
+  std::string section;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] != ' ' && line.back() == ':') {
+      section = line.substr(0, line.size() - 1);
+      continue;
+    }
+    auto first = line.find_first_not_of(" -");
+    lines.push_back(section + "." + (first == std::string::npos ? line : line.substr(first)));
+  }
+  return lines;
+}
+
 }  // namespace r1

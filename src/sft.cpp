@@ -44,18 +44,68 @@ OptimConfig sft_optim(const Config& config) {
   return o;
 }
 
+// The settings whose change alters an SFT run: the model, its dtype, the optimizer's betas/eps/clip
+// and the sft: section minus logging, checkpointing and the micro-batch split.
+std::vector<std::string> sft_defining_lines(const Config& config) {
+  Config c;
+  const SftConfig d;
+  c.model = config.model;
+  c.model.device = Config().model.device;
+  c.optim = config.optim;
+  c.sft = config.sft;
+  c.sft.output_dir = d.output_dir;
+  c.sft.save_every = d.save_every;
+  c.sft.keep_last = d.keep_last;
+  c.sft.log_every = d.log_every;
+  c.sft.micro_batch_size = d.micro_batch_size;
+  std::vector<std::string> lines;
+  for (auto& line : config_lines(c)) {
+    if (line.rfind("model.", 0) == 0 || line.rfind("optim.", 0) == 0 || line.rfind("sft.", 0) == 0)
+      lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+// Where a resumed SFT run stands, from its checkpoint's trainer_state.json.
+struct SftState {
+  int64_t step = 0;
+  int64_t num_tokens = 0;
+  DataCursor cursor;
+};
+
+SftState read_sft_state(const fs::path& checkpoint, const Config& config, bool allow_config_change) {
+  const fs::path file = checkpoint / "trainer_state.json";
+  std::ifstream in(file);
+  auto state = nlohmann::json::parse(in, nullptr, false);
+  if (state.is_discarded()) throw InputError(file.string() + ": not valid JSON");
+  if (state.value("kind", "") != "sft")
+    throw InputError(file.string() + ": not an sft checkpoint (a GRPO run's?); resume it with r1train train, or "
+                                     "choose another sft.output_dir");
+  try {
+    check_resume_settings(checkpoint, state.at("run_config").get<std::vector<std::string>>(), sft_defining_lines(config),
+                          allow_config_change);
+    return {state.at("step").get<int64_t>(), state.at("num_tokens").get<int64_t>(),
+            DataCursor::from_json(state.at("data_cursor"))};
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(file.string() + ": missing or malformed field (" + e.what() + ")");
+  }
+}
+
 struct SftModel {
   CausalLM model{nullptr};
   TransformerConfig config;
 };
 
-SftModel load_or_init(const Config& config, torch::Dtype dtype, torch::Device device) {
+// The model to train: a resumed run's checkpoint, else model.path's weights, or fresh weights drawn
+// from sft.seed with sft.init: random.
+SftModel load_or_init(const Config& config, const std::optional<fs::path>& checkpoint, torch::Dtype dtype,
+                      torch::Device device) {
   const fs::path dir = config.model.path;
-  if (config.sft.init == "random") {
+  if (!checkpoint && config.sft.init == "random") {
     auto arch = TransformerConfig::from_json_file(dir / "config.json");
     return {init_model(arch, static_cast<uint64_t>(config.sft.seed), dtype, device), arch};
   }
-  auto loaded = load_model(dir, dtype, device);
+  auto loaded = load_model(checkpoint.value_or(dir), dtype, device);
   return {loaded.model, loaded.config};
 }
 
@@ -130,13 +180,16 @@ torch::Tensor sft_target_logprobs(CausalLM& model, const SftBatch& batch) {
   return chunked_token_logprobs(context, model->lm_head_weight(), batch.targets, 1.0).logp;  // [N, T-1]
 }
 
-SftResult run_sft(const Config& config) {
+SftResult run_sft(const Config& config, const ResumeOptions& resume) {
   const SftConfig& cfg = config.sft;
   const fs::path run_dir = cfg.output_dir;
   const torch::Device device = resolve_device(config.model.device);
   const torch::Dtype dtype = parse_dtype(config.model.dtype);
+  const auto checkpoint = find_resume_checkpoint(run_dir, resume, "sft.output_dir");
+  SftState start;
+  if (checkpoint) start = read_sft_state(*checkpoint, config, resume.allow_config_change);
   auto tokenizer = Tokenizer::load(config.model.path);
-  auto [model, arch] = load_or_init(config, dtype, device);
+  auto [model, arch] = load_or_init(config, checkpoint, dtype, device);
   if (tokenizer->vocab_size() > arch.vocab_size)
     throw InputError(fmt::format("{}: the tokenizer has {} tokens but config.json's vocab_size is {}",
                                  config.model.path, tokenizer->vocab_size(), arch.vocab_size));
@@ -146,7 +199,7 @@ SftResult run_sft(const Config& config) {
   fs::create_directories(run_dir);
   std::ofstream(run_dir / "config.yaml") << to_yaml(config);
   add_log_file(run_dir / "train.log");
-  JsonlLog metrics(run_dir / "metrics.jsonl", -1);
+  JsonlLog metrics(run_dir / "metrics.jsonl", checkpoint ? start.step : -1);
 
   const int64_t total_examples = static_cast<int64_t>(corpus.size()) * cfg.epochs;
   const int64_t total_steps = (total_examples + cfg.batch_size - 1) / cfg.batch_size;
@@ -157,15 +210,26 @@ SftResult run_sft(const Config& config) {
   for (const auto& p : params) num_params += p.numel();
   Optimizer optimizer(params, sft_optim(config), total_steps);
   DataSampler sampler(corpus.size(), static_cast<uint64_t>(cfg.seed), /*shuffle=*/true);
+  if (checkpoint) {
+    optimizer.load(*checkpoint / "optimizer.pt");
+    sampler.restore(start.cursor);
+    spdlog::info("sft: resumed from {} at step {}", checkpoint->string(), start.step);
+  }
   spdlog::info("sft: {} examples x {} epochs = {} steps of {} on {} ({} parameters, {}{})", corpus.size(), cfg.epochs,
                total_steps, cfg.batch_size, device.str(), num_params, dtype_name(dtype),
                cfg.init == "random" ? ", random init" : "");
 
+  int64_t num_tokens = start.num_tokens;  // tokens seen, padding excluded, over the whole run
   auto save = [&](int64_t step) {
     return save_checkpoint(run_dir, step, cfg.keep_last, [&](const fs::path& dir) {
       save_model(model, arch, dir, config.model.path);
-      nlohmann::json state = {{"kind", "sft"}, {"step", step}, {"total_steps", total_steps},
-                              {"data_cursor", sampler.cursor().to_json()}};
+      optimizer.save(dir / "optimizer.pt");
+      nlohmann::json state = {{"kind", "sft"},
+                              {"step", step},
+                              {"total_steps", total_steps},
+                              {"num_tokens", num_tokens},
+                              {"data_cursor", sampler.cursor().to_json()},
+                              {"run_config", sft_defining_lines(config)}};
       std::ofstream(dir / "trainer_state.json") << state.dump(2) << "\n";
     });
   };
@@ -173,9 +237,9 @@ SftResult run_sft(const Config& config) {
   install_stop_handlers();
   const auto started = std::chrono::steady_clock::now();
   SftResult result;
-  int64_t num_tokens = 0;
-  fs::path last_saved;
-  for (int64_t step = 1; step <= total_steps; ++step) {
+  fs::path last_saved = checkpoint.value_or(fs::path());
+  result.steps = start.step;
+  for (int64_t step = start.step + 1; step <= total_steps; ++step) {
     const auto step_start = std::chrono::steady_clock::now();
     const int64_t remaining = total_examples - (step - 1) * cfg.batch_size;
     auto indices = sampler.next(static_cast<std::size_t>(std::min<int64_t>(cfg.batch_size, remaining)));

@@ -58,18 +58,8 @@ std::vector<std::string> run_defining_lines(Config c) {
   c.rollout.batch_size = d.rollout.batch_size;
   c.model.device = d.model.device;
   c.eval = d.eval;
-  std::vector<std::string> lines;
-  std::istringstream in(to_yaml(c));
-  std::string section;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line[0] != ' ' && line.back() == ':') {
-      section = line.substr(0, line.size() - 1);
-      continue;
-    }
-    auto first = line.find_first_not_of(" -");
-    lines.push_back(section + "." + (first == std::string::npos ? line : line.substr(first)));
-  }
-  return lines;
+  c.sft = d.sft;  // the sft: section does not take part in GRPO
+  return config_lines(c);
 }
 
 double mean(const std::vector<double>& v) {
@@ -78,22 +68,6 @@ double mean(const std::vector<double>& v) {
 
 }  // namespace
 
-// The checkpoint a run continues from, per --resume.
-static std::optional<fs::path> find_resume_checkpoint(const fs::path& run_dir, const ResumeOptions& resume) {
-  if (resume.from == "auto") return find_latest_checkpoint(run_dir);
-  if (resume.from == "none") {
-    if (auto existing = find_latest_checkpoint(run_dir)) {
-      throw InputError("train.output_dir " + run_dir.string() + " already holds a run (" + existing->string() +
-                       "); continue it with --resume auto, or choose another train.output_dir");
-    }
-    return std::nullopt;
-  }
-  if (!is_complete_checkpoint(resume.from)) {
-    throw InputError("--resume " + resume.from + ": not a complete checkpoint (no readable trainer_state.json)");
-  }
-  return fs::path(resume.from);
-}
-
 Trainer::Trainer(Config config, ResumeOptions resume)
     : config_(std::move(config)),
       run_dir_(config_.train.output_dir),
@@ -101,7 +75,7 @@ Trainer::Trainer(Config config, ResumeOptions resume)
       dataset_(Dataset::load_jsonl(config_.data.train, config_.data)),
       sampler_(dataset_.size(), static_cast<uint64_t>(config_.train.seed), config_.data.shuffle),
       rewards_(config_.rewards),
-      checkpoint_(find_resume_checkpoint(run_dir_, resume)),
+      checkpoint_(find_resume_checkpoint(run_dir_, resume, "train.output_dir")),
       policy_(load_model(checkpoint_ ? *checkpoint_ : fs::path(config_.model.path), parse_dtype(config_.model.dtype),
                          device_)),
       tokenizer_(Tokenizer::load(checkpoint_ ? *checkpoint_ : fs::path(config_.model.path))) {
@@ -137,21 +111,8 @@ void Trainer::resume_from(const fs::path& checkpoint, bool allow_config_change) 
   auto state = nlohmann::json::parse(in, nullptr, false);
   if (state.is_discarded()) throw InputError((checkpoint / "trainer_state.json").string() + ": not valid JSON");
   try {
-    auto saved = state.at("run_config").get<std::vector<std::string>>();
-    auto now = run_defining_lines(config_);
-    std::vector<std::string> changed;
-    for (const auto& line : now) {
-      if (std::find(saved.begin(), saved.end(), line) == saved.end()) changed.push_back(line);
-    }
-    if (!changed.empty()) {
-      std::string list;
-      for (const auto& c : changed) list += "\n  now " + c;
-      if (!allow_config_change) {
-        throw InputError("cannot resume " + checkpoint.string() + ": settings that alter the run changed since it was saved:" +
-                         list + "\nrestore them, start a new train.output_dir, or pass --allow-config-change");
-      }
-      spdlog::warn("resuming with changed settings:{}", list);
-    }
+    check_resume_settings(checkpoint, state.at("run_config").get<std::vector<std::string>>(),
+                          run_defining_lines(config_), allow_config_change);
     start_step_ = state.at("step").get<int64_t>();
     updates_done_ = state.at("updates").get<int64_t>();
     total_tokens_ = state.at("num_tokens").get<int64_t>();

@@ -149,6 +149,63 @@ TEST(SftCli, LearnsARepeatedStringAndSavesALoadableModel) {
   EXPECT_EQ(logits[0][-1].argmax().item<int64_t>(), static_cast<int64_t>(' '));  // "say: hello| world"
 }
 
+std::vector<nlohmann::json> read_rows(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<nlohmann::json> rows;
+  for (std::string line; std::getline(in, line);) {
+    auto row = nlohmann::json::parse(line);
+    for (const char* timing : {"timing/step_s", "throughput/tokens_per_s"}) row.erase(timing);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST(SftCli, ResumedRunContinuesExactlyAndChangedSettingsAreRefused) {
+  TempDir dir;
+  write_tiny_spec(dir.path / "spec");
+  std::string corpus;
+  for (int i = 0; i < 64; ++i) corpus += fmt::format("{{\"prompt\": \"{}+{}=\", \"completion\": \"{}\"}}\n", i, 2 * i, 3 * i);
+  dir.write("corpus.jsonl", corpus);
+  // 64 examples x 2 epochs / 16 = 8 steps, a checkpoint every 2.
+  auto cfg = dir.write("sft.yaml", "model:\n  path: spec\n  dtype: float32\n  device: cpu\n"
+                                   "sft:\n  data: corpus.jsonl\n  init: random\n  epochs: 2\n  batch_size: 16\n"
+                                   "  micro_batch_size: 8\n  lr: 0.01\n  warmup_steps: 2\n  save_every: 2\n"
+                                   "  keep_last: 0\n");
+  const std::string sft = "--threads 1 sft --config " + cfg.string();
+  const auto a = dir.path / "a", b = dir.path / "b";
+  auto r = run_r1train(sft + " --set sft.output_dir=" + a.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto full = read_rows(a / "metrics.jsonl");
+  ASSERT_EQ(full.size(), 8u);
+
+  // Continue a copy of the run from its step-4 checkpoint: steps 5-8 and the final weights match.
+  r = run_r1train(sft + " --set sft.output_dir=" + b.string() + " --resume " +
+                  (a / "checkpoints" / "step-000004").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto resumed = read_rows(b / "metrics.jsonl");
+  ASSERT_EQ(resumed.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(resumed[i], full[i + 4]) << "step " << i + 5;
+  auto wa = load_model(a / "checkpoints" / "step-000008", torch::kFloat32, torch::kCPU);
+  auto wb = load_model(b / "checkpoints" / "step-000008", torch::kFloat32, torch::kCPU);
+  for (const auto& p : wa.model->named_parameters())
+    EXPECT_TRUE(torch::equal(p.value(), wb.model->named_parameters()[p.key()])) << p.key();
+
+  // A finished run resumes to nothing left to do.
+  r = run_r1train(sft + " --set sft.output_dir=" + a.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("step-000008"), std::string::npos) << r.output;
+  EXPECT_EQ(read_rows(a / "metrics.jsonl"), full);
+
+  // A changed learning rate is refused with the key named; --resume none does not overwrite.
+  r = run_r1train(sft + " --set sft.output_dir=" + a.string() + " --set sft.lr=0.02");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("now sft.lr: 0.02"), std::string::npos) << r.output;
+  r = run_r1train(sft + " --set sft.output_dir=" + a.string() + " --resume none");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("sft.output_dir"), std::string::npos) << r.output;
+  EXPECT_EQ(read_rows(a / "metrics.jsonl"), full);
+}
+
 TEST(SftCli, MissingDataIsBadInput) {
   TempDir dir;
   write_tiny_spec(dir.path / "spec");

@@ -147,6 +147,10 @@ std::vector<std::string> check_config(const ConfigSource& source, Config& out,
 // The fully resolved configuration as YAML (what a run writes to config.yaml).
 std::string to_yaml(const Config& config);
 
+// to_yaml as one "section.key: value" line per setting (list items flattened), the form in which
+// checkpoints record the settings that alter a run.
+std::vector<std::string> config_lines(const Config& config);
+
 // Every valid key path ("grpo.epsilon_high", "rewards[].weight", ...).
 std::vector<std::string> config_keys();
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "r1/checkpoint.h"
 #include "r1/config.h"
 #include "r1/model.h"
 #include "r1/tokenizer.h"
@@ -52,8 +53,11 @@ struct SftResult {
 // Trains model.path (or a fresh model with sft.init: random) on sft.data and writes
 // sft.output_dir: config.yaml, metrics.jsonl (step, epoch, loss, lr, grad_norm, tokens,
 // num_tokens, timing/step_s, throughput/tokens_per_s), train.log and checkpoints/step-NNNNNN
-// (model, tokenizer, trainer_state.json), the last one after the final step. On SIGINT/SIGTERM
-// it saves a checkpoint after the current step and throws Interrupted.
-SftResult run_sft(const Config& config);
+// (model, tokenizer, optimizer.pt, trainer_state.json), the last one after the final step. On
+// SIGINT/SIGTERM it saves a checkpoint after the current step and throws Interrupted. With a
+// checkpoint to resume from (per `resume`, as for train), it continues from it exactly: same
+// data order, optimizer state and schedule; changed settings that alter the run are refused
+// unless resume.allow_config_change.
+SftResult run_sft(const Config& config, const ResumeOptions& resume = {});
 
 }  // namespace r1

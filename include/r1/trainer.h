@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "r1/checkpoint.h"
 #include "r1/config.h"
 #include "r1/dataset.h"
 #include "r1/metrics.h"
@@ -17,11 +18,6 @@
 #include "r1/tokenizer.h"
 
 namespace r1 {
-
-struct ResumeOptions {
-  std::string from = "auto";         // auto: newest complete checkpoint if any | none | a checkpoint DIR
-  bool allow_config_change = false;  // resume even when settings that alter the run changed
-};
 
 // What one step's policy updates measured (means over completion tokens).
 struct UpdateStats {

@@ -43,6 +43,15 @@ void add_config_options(CLI::App* sub, std::string& file, std::vector<std::strin
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
+void add_resume_options(CLI::App* sub, ResumeOptions& resume, const std::string& output_dir_key) {
+  sub->add_option("--resume", resume.from,
+                  "auto: continue from the newest complete checkpoint in " + output_dir_key +
+                      " if any; none: start fresh (refused if the run directory has checkpoints); DIR: that checkpoint")
+      ->capture_default_str();
+  sub->add_flag("--allow-config-change", resume.allow_config_change,
+                "Resume even if settings that alter the run changed since the checkpoint was saved");
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"r1train: turn a pretrained base language model into a reasoning model with GRPO "
                "(the DeepSeek-R1-Zero recipe).\n`r1train --config F` is `r1train train --config F`.",

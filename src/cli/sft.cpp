@@ -13,12 +13,14 @@ void add_sft_command(CLI::App& app, Action& action) {
       "sft", "Next-token training on a JSONL corpus (the sft: config section), writing Hugging Face checkpoints");
   auto source = std::make_shared<ConfigSource>();
   auto file = std::make_shared<std::string>();
+  auto resume = std::make_shared<ResumeOptions>();
   add_config_options(sub, *file, source->overrides);
-  sub->callback([&action, source, file] {
-    action = [source, file] {
+  add_resume_options(sub, *resume, "sft.output_dir");
+  sub->callback([&action, source, file, resume] {
+    action = [source, file, resume] {
       source->file = *file;
       Config config = load_config(*source, ConfigUse::Sft);
-      auto result = run_sft(config);
+      auto result = run_sft(config, *resume);
       std::cout << result.checkpoint.string() << "\n";
       return kExitOk;
     };

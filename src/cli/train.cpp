@@ -18,12 +18,7 @@ void add_train_command(CLI::App& app, Action& action) {
   };
   auto args = std::make_shared<Args>();
   add_config_options(sub, args->file, args->overrides);
-  sub->add_option("--resume", args->resume.from,
-                  "auto: continue from the newest complete checkpoint in train.output_dir if any; none: start "
-                  "fresh (refused if the run directory has checkpoints); DIR: that checkpoint")
-      ->capture_default_str();
-  sub->add_flag("--allow-config-change", args->resume.allow_config_change,
-                "Resume even if settings that alter the run (model, data, rollout, rewards, grpo, optim) changed");
+  add_resume_options(sub, args->resume, "train.output_dir");
   sub->callback([&action, args] {
     action = [args] {
       Config config = load_config({args->file, args->overrides}, ConfigUse::Train);

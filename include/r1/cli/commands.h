@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "r1/checkpoint.h"
+
 namespace r1::cli {
 
 // The work a parsed subcommand will do; returns the process exit code.
@@ -14,6 +16,10 @@ using Action = std::function<int()>;
 
 // Adds the `--config FILE` (required unless `optional`) and repeatable `--set KEY=VALUE` options.
 void add_config_options(CLI::App* sub, std::string& file, std::vector<std::string>& overrides, bool optional = false);
+
+// Adds `--resume auto|none|DIR` and `--allow-config-change`; `output_dir_key` names the run
+// directory's config key in the help.
+void add_resume_options(CLI::App* sub, ResumeOptions& resume, const std::string& output_dir_key);
 
 // Each add_*_command registers its subcommand, flags and help on `app`; when the
 // user picks it, its callback stores the work in `action`.
