@@ -58,8 +58,11 @@ std::vector<std::string> run_defining_lines(Config c) {
   c.rollout.batch_size = d.rollout.batch_size;
   c.model.device = d.model.device;
   c.eval = d.eval;
-  c.sft = d.sft;  // the sft: section does not take part in GRPO
-  return config_lines(c);
+  auto lines = config_lines(c);
+  // The sft: section does not take part in GRPO (dropped, not reset, so that checkpoints which
+  // recorded it still resume).
+  std::erase_if(lines, [](const std::string& line) { return line.rfind("sft.", 0) == 0; });
+  return lines;
 }
 
 double mean(const std::vector<double>& v) {

@@ -208,6 +208,10 @@ TEST(Trainer, ResumeWithChangedGroupSizeIsRefused) {
   auto none = run_r1train(run.train(out, "--resume none"));
   EXPECT_EQ(none.exit_code, 2) << none.output;
   EXPECT_NE(none.output.find("already holds a run"), std::string::npos) << none.output;
+  // The sft: section and train.steps do not alter a GRPO run: resuming with them changed is fine.
+  auto more = run_r1train(run.train(out, "--set train.steps=3 --set sft.lr=0.5 --set sft.epochs=7"));
+  EXPECT_EQ(more.exit_code, 0) << more.output;
+  EXPECT_TRUE(fs::exists(out / "checkpoints" / "step-000003")) << more.output;
 }
 
 bool wait_for(const std::function<bool()>& cond, double seconds);
