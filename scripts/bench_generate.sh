@@ -28,7 +28,9 @@ for rows in $rows_list; do
     naive="$("$build/r1train" --threads "$threads" generate --model "$dir" --benchmark-rows "$rows" --naive \
              --max-new-tokens "$new" --device cpu --dtype float32 | rate)"
   fi
-  py="$(/usr/bin/python3 "$here/bench_generate.py" "$dir" --rows "$rows" --new-tokens "$new" --threads "$threads" | rate)"
+  # The peer gets the thread setting r1train gives itself (README, Threads) unless the caller set one.
+  py="$(OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}" OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}" \
+        /usr/bin/python3 "$here/bench_generate.py" "$dir" --rows "$rows" --new-tokens "$new" --threads "$threads" | rate)"
   /usr/bin/python3 - "$rows" "$ours" "$naive" "$py" <<'PY'
 import sys
 rows, ours, naive, py = sys.argv[1], float(sys.argv[2]), sys.argv[3], float(sys.argv[4])
