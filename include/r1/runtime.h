@@ -12,7 +12,8 @@ namespace r1 {
 // their settings only when they load, before main(); so if the process environment does not
 // set OMP_WAIT_POLICY, this sets OMP_WAIT_POLICY=passive and OPENBLAS_THREAD_TIMEOUT=4 (unless
 // set) and re-executes the binary (/proc/self/exe) with the same arguments, once. A user's own
-// OMP_WAIT_POLICY is left alone. Returns only if no re-execution happened.
+// OMP_WAIT_POLICY is left alone. Returns only if no re-execution happened. r1train calls it for
+// the commands that run a model (train, sft, eval, generate, inspect).
 void ensure_idle_threads_sleep(char** argv);
 
 // Sets torch's intra-op threads: `threads` > 0 wins, else $R1TRAIN_THREADS, else
