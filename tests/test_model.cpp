@@ -240,39 +240,27 @@ TEST(Model, BadModelDirectoriesNameTheFileAndTheFix) {
               std::string::npos)
         << msg;
   }
-  {
-    // qwen2 weights with a Llama config: the biases are unexpected.
+  // A fixture whose config.json has one key changed: the load error it gives.
+  auto error_with = [](const std::string& fixture_name, const std::string& key, const nlohmann::json& value) {
     TempDir dir;
-    copy_fixture("qwen2_bias", dir.path);
+    copy_fixture(fixture_name, dir.path);
     auto j = nlohmann::json::parse(std::ifstream(dir.path / "config.json"));
-    j["architectures"] = {"LlamaForCausalLM"};
+    j[key] = value;
     dir.write("config.json", j.dump());
-    auto msg = load_error(dir.path);
-    EXPECT_NE(msg.find("unexpected tensor 'model.layers.0.self_attn.k_proj.bias'"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("model.safetensors"), std::string::npos) << msg;
-  }
-  {
-    // A config with one layer more than the weights: tensors of layer 3 are missing.
-    TempDir dir;
-    copy_fixture("llama_tied", dir.path);
-    auto j = nlohmann::json::parse(std::ifstream(dir.path / "config.json"));
-    j["num_hidden_layers"] = 4;
-    dir.write("config.json", j.dump());
-    auto msg = load_error(dir.path);
-    EXPECT_NE(msg.find("tensor 'model.layers.3."), std::string::npos) << msg;
-    EXPECT_NE(msg.find("is missing from the weights (expected shape"), std::string::npos) << msg;
-  }
-  {
-    TempDir dir;
-    copy_fixture("llama_tied", dir.path);
-    auto j = nlohmann::json::parse(std::ifstream(dir.path / "config.json"));
-    j["intermediate_size"] = 48;
-    dir.write("config.json", j.dump());
-    auto msg = load_error(dir.path);
-    EXPECT_NE(msg.find("tensor 'model.layers.0.mlp.gate_proj.weight' has shape [64, 32]; the config expects [48, 32]"),
-              std::string::npos)
-        << msg;
-  }
+    return load_error(dir.path);
+  };
+  // qwen2 weights with a Llama config: the biases are unexpected.
+  auto msg = error_with("qwen2_bias", "architectures", nlohmann::json::array({"LlamaForCausalLM"}));
+  EXPECT_NE(msg.find("unexpected tensor 'model.layers.0.self_attn.k_proj.bias'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("model.safetensors"), std::string::npos) << msg;
+  // A config with one layer more than the weights: tensors of layer 3 are missing.
+  msg = error_with("llama_tied", "num_hidden_layers", 4);
+  EXPECT_NE(msg.find("tensor 'model.layers.3."), std::string::npos) << msg;
+  EXPECT_NE(msg.find("is missing from the weights (expected shape"), std::string::npos) << msg;
+  msg = error_with("llama_tied", "intermediate_size", 48);
+  EXPECT_NE(msg.find("tensor 'model.layers.0.mlp.gate_proj.weight' has shape [64, 32]; the config expects [48, 32]"),
+            std::string::npos)
+      << msg;
   {
     TempDir dir;
     copy_fixture("llama_tied", dir.path);
