@@ -7,7 +7,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   scripts/setup.sh
 fi
-cmake --build "$BUILD_DIR" --parallel "$(nproc)"
+cmake --build "$BUILD_DIR" --parallel "$(nproc)" --target r1train r1_sentencepiece r1_tests
 scripts/install_test_assets.sh
 cd "$BUILD_DIR"
 ctest --output-on-failure --timeout 1800 "$@"

@@ -1,3 +1,3 @@
-#include "r1/cli/commands.h"
+#include "r1/cli/run.h"
 
 int main(int argc, char** argv) { return r1::cli::run(argc, argv); }

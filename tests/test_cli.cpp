@@ -26,13 +26,6 @@ TEST(Cli, HelpOnEverySubcommand) {
   }
 }
 
-TEST(Cli, UnknownFlagIsBadUsage) {
-  auto r = run_r1train("validate --config x.yaml --frobnicate");
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  auto r2 = run_r1train("--log-level loud validate --config x.yaml");
-  EXPECT_EQ(r2.exit_code, 2) << r2.output;
-}
-
 // A directory holding a minimal valid training config (model dir and data file exist).
 // The two required paths are given with --set so that test YAML can add any section.
 struct ValidRun {
@@ -100,6 +93,10 @@ TEST(Cli, BrokenConfigsEachGetTheirMessageAndExit2) {
       {"nan value", "grpo:\n  beta: .nan\n", "", "grpo.beta: expected a number, got '.nan'"},
       {"bad template", "data:\n  template: fancy\n", "", "data.template: 'fancy' is neither"},
       {"unknown schedule", "optim:\n  schedule: cosine_warm\n", "", "optim.schedule: unknown value 'cosine_warm'"},
+      // Only verifiers grade an eval: format is a reward, not a task (caught here, not after generating).
+      {"eval task not a verifier", "eval:\n  task: format\n", "",
+       "eval.task: unknown value 'format'; use one of math, gsm8k, countdown, exact, choice"},
+      {"unknown dtype", "model:\n  dtype: fp8\n", "", "model.dtype: unknown value 'fp8'; use one of auto, float32"},
   };
   for (const auto& c : cases) {
     auto file = run.dir.write("bad.yaml", c.yaml);
@@ -134,12 +131,34 @@ TEST(Cli, MissingAndUnreadableConfigFiles) {
   EXPECT_EQ(r3.exit_code, 2) << r3.output;
 }
 
-TEST(Cli, ConfigShorthandMeansTrain) {
-  // `r1train --config F` is routed to `train`, which validates the config first.
-  TempDir dir;
-  auto file = dir.write("c.yaml", "grpo:\n  epsilon_hi: 0.3\n");
-  auto r = run_r1train("--config " + file.string());
+TEST(Cli, UnknownFlagIsBadUsage) {
+  // The config is valid, so only the flag can make these fail.
+  ValidRun run;
+  auto file = run.dir.write("good.yaml", "grpo:\n  beta: 0.04\n");
+  ASSERT_EQ(run_r1train("validate --config " + file.string() + run.flags).exit_code, 0);
+  auto r = run_r1train("validate --config " + file.string() + run.flags + " --frobnicate");
   EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--frobnicate"), std::string::npos) << r.output;
+  auto r2 = run_r1train("--log-level loud validate --config " + file.string() + run.flags);
+  EXPECT_EQ(r2.exit_code, 2) << r2.output;
+  EXPECT_NE(r2.output.find("unknown level 'loud'"), std::string::npos) << r2.output;
+  // Enum flags take only their table's names, checked before any work.
+  auto r3 = run_r1train("eval --model " + (run.dir.path / "model").string() + " --data x.jsonl --task format");
+  EXPECT_EQ(r3.exit_code, 2) << r3.output;
+  EXPECT_NE(r3.output.find("--task"), std::string::npos) << r3.output;
+}
+
+TEST(Cli, ConfigShorthandMeansTrain) {
+  // `r1train --config F` is routed to `train`: the same checks and the same message (without the
+  // routing, CLI11 would refuse --config as an unexpected argument instead).
+  TempDir dir;
+  auto file = dir.write("c.yaml", "grpo:\n  beta: 0.04\n");
+  auto shorthand = run_r1train("--config " + file.string());
+  auto train = run_r1train("train --config " + file.string());
+  EXPECT_EQ(shorthand.exit_code, 2) << shorthand.output;
+  EXPECT_NE(shorthand.output.find("model.path: missing; set the Hugging Face model directory"), std::string::npos)
+      << shorthand.output;
+  EXPECT_EQ(shorthand.output, train.output);
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // Config: defaults, precedence (default < file < --set), and the error messages.
 #include <gtest/gtest.h>
 
-#include "r1/config.h"
-#include "r1/error.h"
-#include "r1/text_distance.h"
+#include "r1/core/config.h"
+#include "r1/core/error.h"
+#include "r1/core/text_distance.h"
 #include "test_util.h"
 
 namespace r1 {
@@ -21,15 +21,15 @@ TEST(TextDistance, EditDistanceByHand) {
 
 TEST(Config, DefaultsMatchDesign) {
   Config c;
-  EXPECT_EQ(c.model.dtype, "bfloat16");
+  EXPECT_EQ(c.model.dtype, Dtype::Auto);  // DESIGN's bfloat16 on a GPU; float32 on the CPU
   EXPECT_EQ(c.rollout.group_size, 8);
   EXPECT_EQ(c.rollout.stop, std::vector<std::string>{"</answer>"});
-  EXPECT_EQ(c.grpo.loss_type, "dapo");
+  EXPECT_EQ(c.grpo.loss_type, LossType::Dapo);
   EXPECT_DOUBLE_EQ(c.grpo.epsilon_high, 0.28);
   EXPECT_EQ(c.optim.betas, (std::vector<double>{0.9, 0.99}));
   ASSERT_EQ(c.rewards.size(), 2u);
-  EXPECT_EQ(c.rewards[0].name, "format");
-  EXPECT_EQ(c.rewards[1].name, "math");
+  EXPECT_EQ(c.rewards[0].name, RewardKind::Format);
+  EXPECT_EQ(c.rewards[1].name, RewardKind::Math);
 }
 
 TEST(Config, FileThenOverridesTakePrecedence) {
@@ -47,7 +47,7 @@ TEST(Config, FileThenOverridesTakePrecedence) {
   EXPECT_DOUBLE_EQ(c.grpo.epsilon_high, 0.28); // default kept
   ASSERT_EQ(c.rewards.size(), 2u);
   EXPECT_DOUBLE_EQ(c.rewards[0].weight, 0.5);
-  EXPECT_EQ(c.rewards[1].name, "gsm8k");
+  EXPECT_EQ(c.rewards[1].name, RewardKind::Gsm8k);
   EXPECT_DOUBLE_EQ(c.rewards[1].weight, 2.0);
   EXPECT_EQ(c.rollout.stop, (std::vector<std::string>{"</a>", "\n\n"}));
 }
@@ -57,7 +57,7 @@ TEST(Config, ResolvedYamlRoundTrips) {
   Config c;
   c.grpo.epsilon = 0.15;
   c.optim.lr = 1e-6;
-  c.rewards = {{.name = "countdown", .weight = 1.0, .format_score = 0.2}};
+  c.rewards = {{.name = RewardKind::Countdown, .weight = 1.0, .format_score = 0.2}};
   c.rollout.stop = {"</answer>", "\"quoted\""};
   auto file = dir.write("resolved.yaml", to_yaml(c));
   Config back;

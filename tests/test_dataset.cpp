@@ -3,11 +3,11 @@
 
 #include <set>
 
-#include "r1/dataset.h"
-#include "r1/error.h"
-#include "r1/prompt_template.h"
-#include "r1/rewards.h"
-#include "r1/task_generators.h"
+#include "r1/core/error.h"
+#include "r1/data/dataset.h"
+#include "r1/data/prompt_template.h"
+#include "r1/data/task_generators.h"
+#include "r1/rewards/reward_set.h"
 #include "test_util.h"
 
 namespace r1 {

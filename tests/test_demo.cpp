@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "r1/demo_corpus.h"
-#include "r1/rewards.h"
+#include "r1/data/demo_corpus.h"
+#include "r1/rewards/reward_set.h"
 #include "test_util.h"
 
 namespace r1 {
@@ -71,7 +71,7 @@ TEST(DemoCorpus, SplitsAreDisjointAndRatesAsDocumented) {
     ASSERT_EQ(prompt.rfind("Q: ", 0), 0u);
     auto [a, b] = parse(prompt.substr(3));
     EXPECT_FALSE(is_held_out(a, b));
-    auto answer = extract_answer("math", completion);
+    auto answer = extract_answer(EvalTask::Math, completion);
     ASSERT_TRUE(answer.has_value()) << completion;
     bool right = *answer == std::to_string(a + b);
     if (completion.rfind("<think>", 0) == 0) {

@@ -1,8 +1,13 @@
 // The rollout engine on the tiny fixture models: cache vs recomputation, padding, seeds, stopping, log-probs.
 #include <gtest/gtest.h>
 
-#include "r1/error.h"
-#include "r1/generate.h"
+#include <optional>
+#include <random>
+#include <set>
+
+#include "r1/core/error.h"
+#include "r1/generation/generate.h"
+#include "r1/generation/stop.h"
 #include "test_util.h"
 
 namespace r1 {
@@ -15,7 +20,11 @@ fs::path fixture(const std::string& name) { return test::source_dir() / "tests/f
 // Token ids as text "[12][7]": every stop string position maps to a known token.
 std::string bracket_text(const std::vector<int>& ids) {
   std::string s;
-  for (int id : ids) s += "[" + std::to_string(id) + "]";
+  for (int id : ids) {
+    s += '[';
+    s += std::to_string(id);
+    s += ']';
+  }
   return s;
 }
 
@@ -64,7 +73,7 @@ TEST(Generate, CachedDecodingEqualsFullRecomputation) {
       EXPECT_EQ(c[0].token_ids, naive.tokens) << name << " T=" << temperature;
       ASSERT_EQ(c[0].logprobs.size(), naive.logprobs.size());
       for (size_t i = 0; i < naive.logprobs.size(); ++i) EXPECT_NEAR(c[0].logprobs[i], naive.logprobs[i], 1e-4);
-      EXPECT_EQ(c[0].finish_reason, "length");
+      EXPECT_EQ(c[0].finish_reason, FinishReason::Length);
       EXPECT_EQ(c[0].text, bracket_text(c[0].token_ids));
     }
   }
@@ -141,19 +150,19 @@ TEST(Generate, EosStopTokensAndStopStringsCutExactly) {
   };
   auto full = run({}, o);
   ASSERT_EQ(std::vector<int>(full.token_ids.begin(), full.token_ids.begin() + 4), (std::vector<int>{235, 51, 203, 16}));
-  EXPECT_EQ(full.finish_reason, "length");
+  EXPECT_EQ(full.finish_reason, FinishReason::Length);
   EXPECT_EQ(full.token_ids.size(), 8u);
 
   auto eos = run({999, 203}, o);  // several EOS ids
   EXPECT_EQ(eos.token_ids, (std::vector<int>{235, 51, 203}));
-  EXPECT_EQ(eos.finish_reason, "stop");
+  EXPECT_EQ(eos.finish_reason, FinishReason::Stop);
   EXPECT_EQ(eos.logprobs.size(), 3u);
 
   GenerateOptions with_stop_id = o;
   with_stop_id.stop_token_ids = {51};
   auto sid = run({}, with_stop_id);
   EXPECT_EQ(sid.token_ids, (std::vector<int>{235, 51}));
-  EXPECT_EQ(sid.finish_reason, "stop");
+  EXPECT_EQ(sid.finish_reason, FinishReason::Stop);
 
   // "51][2" is completed by token 203: the completion keeps it and its text is decode(kept).
   GenerateOptions strings = o;
@@ -161,7 +170,7 @@ TEST(Generate, EosStopTokensAndStopStringsCutExactly) {
   auto s = run({}, strings);
   EXPECT_EQ(s.token_ids, (std::vector<int>{235, 51, 203}));
   EXPECT_EQ(s.text, "[235][51][203]");
-  EXPECT_EQ(s.finish_reason, "stop");
+  EXPECT_EQ(s.finish_reason, FinishReason::Stop);
   strings.stop = {"[5"};
   EXPECT_EQ(run({}, strings).token_ids, (std::vector<int>{235, 51}));
 
@@ -169,7 +178,76 @@ TEST(Generate, EosStopTokensAndStopStringsCutExactly) {
   short_run.max_new_tokens = 2;
   auto len = run({}, short_run);
   EXPECT_EQ(len.token_ids, (std::vector<int>{235, 51}));
-  EXPECT_EQ(len.finish_reason, "length");
+  EXPECT_EQ(len.finish_reason, FinishReason::Length);
+}
+
+// Hugging Face's repetition penalty, by hand: every token already in the prompt or the completion
+// has its logit divided by the penalty when positive, multiplied when negative; greedy then takes
+// the argmax. The engine (shared prefill, KV cache, batched rows) must pick the same tokens.
+TEST(Generate, RepetitionPenaltyMatchesTheRuleAppliedToFullForwards) {
+  auto loaded = load_model(fixture("llama_tied"), torch::kFloat32, torch::kCPU);
+  const std::vector<std::vector<int>> prompts = {{1, 55, 123, 9, 280}, {7, 7, 7}};
+  GenerateOptions o;
+  o.max_new_tokens = 10;
+  o.sampling.temperature = 0;
+  o.sampling.repetition_penalty = 3.0;
+  auto gen = make_generator(0, torch::kCPU);
+  auto out = generate(loaded.model, kBrackets, {}, prompts, o, gen);
+  torch::NoGradGuard no_grad;
+  bool differs_from_plain = false;
+  for (std::size_t p = 0; p < prompts.size(); ++p) {
+    std::vector<int64_t> seq(prompts[p].begin(), prompts[p].end());
+    for (int step = 0; step < o.max_new_tokens; ++step) {
+      auto ids = torch::tensor(seq, torch::kInt64).unsqueeze(0);
+      auto logits = loaded.model->logits(ids, torch::ones_like(ids))[0][-1].clone();  // [V]
+      const int64_t plain = logits.argmax().item<int64_t>();
+      for (int64_t id : std::set<int64_t>(seq.begin(), seq.end())) {
+        const float v = logits[id].item<float>();
+        logits[id] = v > 0 ? v / 3.0f : v * 3.0f;
+      }
+      const int64_t want = logits.argmax().item<int64_t>();
+      differs_from_plain |= want != plain;
+      ASSERT_EQ(out[p].token_ids.at(static_cast<std::size_t>(step)), want) << "prompt " << p << " step " << step;
+      seq.push_back(want);
+    }
+  }
+  EXPECT_TRUE(differs_from_plain);  // the penalty changed at least one choice
+}
+
+// The stop check decodes only a tail of the completion: it must stop at exactly the token where the
+// full decode first contains a stop string, also when tokens are raw bytes that split UTF-8
+// characters (a tail may start mid-character) and stop strings span several tokens.
+TEST(StopChecker, TailWindowStopsWhereTheFullDecodeDoes) {
+  test::TempDir dir;
+  write_byte_level_tokenizer(dir.path, {"<s>", "</s>"});
+  auto tok = Tokenizer::load(dir.path);
+  const TextDecoder decode = [&](const std::vector<int>& ids) { return tok->decode(ids, true); };
+  std::mt19937 rng(5);
+  // The bytes of "é" (C3 A9), which random draws also leave unpaired, and a few ASCII ones.
+  const std::string alphabet = std::string("\xC3\xA9z\nx ");
+  for (unsigned char b : alphabet) ASSERT_EQ(tok->decode_bytes({b}), std::string(1, static_cast<char>(b)));
+  int stops = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    std::vector<int> ids;
+    for (int i = 0; i < 60; ++i) {
+      const auto byte = static_cast<unsigned char>(alphabet[rng() % alphabet.size()]);
+      ids.push_back(byte);  // the first 256 ids of this tokenizer are the bytes
+    }
+    const std::vector<std::string> stop_strings = {"</answer>", "\xC3\xA9\xC3\xA9", "z\nx"};
+    StopChecker checker(decode, {}, stop_strings, 1000);
+    std::optional<std::size_t> full_stop, tail_stop;
+    for (std::size_t n = 1; n <= ids.size(); ++n) {
+      std::vector<int> prefix(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n));
+      const std::string text = decode(prefix);
+      const bool found = std::any_of(stop_strings.begin(), stop_strings.end(),
+                                     [&](const std::string& s) { return text.find(s) != std::string::npos; });
+      if (found && !full_stop) full_stop = n;
+      if (checker.finish_reason(prefix) == FinishReason::Stop && !tail_stop) tail_stop = n;
+    }
+    EXPECT_EQ(full_stop, tail_stop) << "trial " << trial;
+    stops += full_stop ? 1 : 0;
+  }
+  EXPECT_GT(stops, 50);  // the trials do meet stop strings (about 30% of them)
 }
 
 // Sampled rows that end at different steps (stop string "[1": any token starting with 1) are
@@ -190,7 +268,7 @@ TEST(Generate, LogprobsEqualATeacherForcedForwardAcrossCompaction) {
   torch::NoGradGuard no_grad;
   for (const auto& c : completions) {
     lengths.insert(c.token_ids.size());
-    if (c.finish_reason == "stop") {
+    if (c.finish_reason == FinishReason::Stop) {
       EXPECT_EQ(bracket_text(c.token_ids).find("[1"), bracket_text(c.token_ids).rfind("[")) << "stops at first";
     } else {
       EXPECT_EQ(c.token_ids.size(), 12u);

@@ -1,9 +1,9 @@
 // The decoder against reference logits and greedy tokens, KV-cache decoding, save/load, and bad model directories.
 #include <gtest/gtest.h>
 
-#include "r1/error.h"
-#include "r1/model.h"
-#include "r1/safetensors.h"
+#include "r1/core/error.h"
+#include "r1/model/decoder.h"
+#include "r1/model/safetensors.h"
 #include "test_util.h"
 
 namespace r1 {
@@ -274,9 +274,12 @@ TEST(Model, BadModelDirectoriesNameTheFileAndTheFix) {
 
 TEST(Model, DeviceAndDtypeNames) {
   EXPECT_EQ(resolve_device("cpu"), torch::Device(torch::kCPU));
-  EXPECT_EQ(parse_dtype("bfloat16"), torch::kBFloat16);
-  EXPECT_EQ(parse_dtype("float32"), torch::kFloat32);
-  EXPECT_THROW(parse_dtype("float8"), InputError);
+  // One rule for every command: auto is bfloat16 on CUDA, float32 on the CPU.
+  EXPECT_EQ(resolve_dtype(Dtype::BFloat16, torch::kCPU), torch::kBFloat16);
+  EXPECT_EQ(resolve_dtype(Dtype::Float32, torch::kCUDA), torch::kFloat32);
+  EXPECT_EQ(resolve_dtype(Dtype::Auto, torch::kCPU), torch::kFloat32);
+  EXPECT_EQ(resolve_dtype(Dtype::Auto, torch::kCUDA), torch::kBFloat16);
+  EXPECT_FALSE(parse_option<Dtype>("float8").has_value());
   EXPECT_THROW(resolve_device("tpu"), InputError);
   if (!torch::cuda::is_available()) {
     EXPECT_EQ(resolve_device("auto"), torch::Device(torch::kCPU));

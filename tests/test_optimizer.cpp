@@ -2,15 +2,15 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "r1/checkpoint.h"
-#include "r1/metrics.h"
-#include "r1/optimizer.h"
+#include "r1/core/jsonl.h"
+#include "r1/train/checkpoint.h"
+#include "r1/train/optimizer.h"
 #include "test_util.h"
 
 namespace r1 {
 namespace {
 
-OptimConfig opt(double lr, int warmup, const std::string& schedule) {
+OptimConfig opt(double lr, int warmup, Schedule schedule) {
   OptimConfig c;
   c.lr = lr;
   c.warmup_steps = warmup;
@@ -20,22 +20,22 @@ OptimConfig opt(double lr, int warmup, const std::string& schedule) {
 
 TEST(Schedule, WarmupThenShapes) {
   // warmup 4 of 10 updates: lr * (u + 1) / 5 for u < 4.
-  EXPECT_DOUBLE_EQ(scheduled_lr(opt(1, 4, "constant"), 0, 10), 0.2);
-  EXPECT_DOUBLE_EQ(scheduled_lr(opt(1, 4, "constant"), 3, 10), 0.8);
-  EXPECT_DOUBLE_EQ(scheduled_lr(opt(1, 4, "constant"), 9, 10), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr(opt(1, 4, Schedule::Constant), 0, 10), 0.2);
+  EXPECT_DOUBLE_EQ(scheduled_lr(opt(1, 4, Schedule::Constant), 3, 10), 0.8);
+  EXPECT_DOUBLE_EQ(scheduled_lr(opt(1, 4, Schedule::Constant), 9, 10), 1.0);
   // linear: 1 - (u - 4) / 6; u = 9 -> 1/6.
-  EXPECT_DOUBLE_EQ(scheduled_lr(opt(1, 4, "linear"), 4, 10), 1.0);
-  EXPECT_NEAR(scheduled_lr(opt(1, 4, "linear"), 9, 10), 1.0 / 6, 1e-12);
+  EXPECT_DOUBLE_EQ(scheduled_lr(opt(1, 4, Schedule::Linear), 4, 10), 1.0);
+  EXPECT_NEAR(scheduled_lr(opt(1, 4, Schedule::Linear), 9, 10), 1.0 / 6, 1e-12);
   // cosine: 0.5 (1 + cos(pi (u - 4) / 6)); u = 7 -> 0.5 (1 + cos(pi / 2)) = 0.5.
-  EXPECT_NEAR(scheduled_lr(opt(1, 4, "cosine"), 7, 10), 0.5, 1e-12);
-  EXPECT_NEAR(scheduled_lr(opt(1, 0, "cosine"), 10, 10), 0.0, 1e-12);
+  EXPECT_NEAR(scheduled_lr(opt(1, 4, Schedule::Cosine), 7, 10), 0.5, 1e-12);
+  EXPECT_NEAR(scheduled_lr(opt(1, 0, Schedule::Cosine), 10, 10), 0.0, 1e-12);
 }
 
 TEST(Optimizer, AdamWFirstStepByHand) {
   // p = 1, g = 0.5, lr 0.1, betas (0.9, 0.99), weight decay 0.1:
   // decay: p = 1 * (1 - 0.1 * 0.1) = 0.99; m_hat = g, v_hat = g^2, update = lr * g / |g| = 0.1 -> 0.89.
   auto p = torch::ones({1}).requires_grad_(true);
-  auto c = opt(0.1, 0, "constant");
+  auto c = opt(0.1, 0, Schedule::Constant);
   c.weight_decay = 0.1;
   c.max_grad_norm = 0;
   Optimizer o({p}, c, 10);
@@ -48,7 +48,7 @@ TEST(Optimizer, AdamWFirstStepByHand) {
 
 TEST(Optimizer, Bf16ParamsGetFp32MastersAndNonFiniteIsSkipped) {
   auto p = torch::ones({2}, torch::kBFloat16).requires_grad_(true);
-  auto c = opt(1e-3, 0, "constant");
+  auto c = opt(1e-3, 0, Schedule::Constant);
   Optimizer o({p}, c, 10);
   // Each AdamW step moves by lr = 1e-3, less than half the bf16 spacing below 1.0
   // (2^-8 / 2 = 0.00195), so updating bf16 weights directly would never move them. The fp32
@@ -67,11 +67,15 @@ TEST(Optimizer, Bf16ParamsGetFp32MastersAndNonFiniteIsSkipped) {
 TEST(Optimizer, ClipsByTotalNormAndRoundTripsState) {
   test::TempDir dir;
   auto p = torch::zeros({2}).requires_grad_(true);
-  auto c = opt(0.1, 0, "constant");
+  auto c = opt(0.1, 0, Schedule::Constant);
   c.max_grad_norm = 1.0;
   Optimizer o({p}, c, 10);
   p.mutable_grad() = torch::tensor({3.f, 4.f});
   EXPECT_DOUBLE_EQ(o.step(0).grad_norm, 5.0);  // sqrt(9 + 16)
+  // Clipped to norm 1: [3, 4] * 1 / (5 + 1e-6) = [0.6, 0.8] (Adam's first step alone would not show
+  // it: its update does not depend on the gradient's scale).
+  EXPECT_NEAR(p.grad()[0].item<double>(), 0.6, 1e-6);
+  EXPECT_NEAR(p.grad()[1].item<double>(), 0.8, 1e-6);
   o.save(dir.path / "optim.pt");
   auto q = p.detach().clone().requires_grad_(true);
   Optimizer o2({q}, c, 10);

@@ -3,8 +3,8 @@
 
 #include <fstream>
 
-#include "r1/error.h"
-#include "r1/plot.h"
+#include "r1/core/error.h"
+#include "r1/plot/plot.h"
 #include "test_util.h"
 
 namespace r1 {

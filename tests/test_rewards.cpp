@@ -3,10 +3,10 @@
 
 #include <chrono>
 
-#include "r1/error.h"
-#include "r1/expression.h"
-#include "r1/math_verify.h"
-#include "r1/rewards.h"
+#include "r1/core/error.h"
+#include "r1/rewards/expression.h"
+#include "r1/rewards/math_verify.h"
+#include "r1/rewards/reward_set.h"
 #include "test_util.h"
 
 namespace r1 {
@@ -19,7 +19,7 @@ const nlohmann::json kNoMetadata = nlohmann::json::object();
 double score_one(const std::string& reward, const std::string& completion, const std::string& answer = "",
                  const nlohmann::json& metadata = kNoMetadata, const std::string& prompt = "",
                  RewardConfig config = {}) {
-  config.name = reward;
+  config.name = *parse_option<RewardKind>(reward);
   auto fn = make_reward(config);
   return fn->score({{prompt, completion, answer, metadata}}).at(0);
 }
@@ -211,7 +211,7 @@ TEST(RewardsSimple, ExactRegexChoice) {
 }
 
 TEST(RewardsSet, WeightedSumPerRewardScoresAndNames) {
-  RewardSet set({{.name = "format", .weight = 0.5}, {.name = "math"}, {.name = "math", .weight = 2.0}});
+  RewardSet set({{.name = RewardKind::Format, .weight = 0.5}, {.name = RewardKind::Math}, {.name = RewardKind::Math, .weight = 2.0}});
   EXPECT_EQ(set.names(), (std::vector<std::string>{"format", "math", "math_2"}));
   std::string p, c1 = "<think>a</think><answer>4</answer>", c2 = "<answer>5</answer>", a = "4";
   auto s = set.score({{p, c1, a, kNoMetadata}, {p, c2, a, kNoMetadata}});
@@ -220,19 +220,21 @@ TEST(RewardsSet, WeightedSumPerRewardScoresAndNames) {
   EXPECT_EQ(s.per_reward.at("format"), (std::vector<double>{1, 0}));
   EXPECT_EQ(s.per_reward.at("math_2"), (std::vector<double>{1, 0}));
   EXPECT_EQ(s.failures.at("math"), 0);
-  EXPECT_THROW(RewardSet({{.name = "nope"}}), InputError);
+  EXPECT_THROW(RewardSet({{.name = RewardKind::Format, .mode = "nope"}}), InputError);
 }
 
 TEST(RewardsEval, ExtractAndMatchPerTask) {
-  EXPECT_EQ(extract_answer("math", "<answer>\\boxed{2}</answer>").value(), "2");
-  EXPECT_TRUE(answers_match("math", "\\frac{4}{2}", "2", kNoMetadata));
-  EXPECT_EQ(extract_answer("gsm8k", "<answer>$1,200</answer>").value(), "1200");
-  EXPECT_TRUE(answers_match("gsm8k", "1200", "#### 1,200", kNoMetadata));
-  EXPECT_EQ(extract_answer("countdown", "<answer> 3*5+7 </answer>").value(), "3*5+7");
-  EXPECT_TRUE(answers_match("countdown", "3*5+7", "22", {{"numbers", {3, 5, 7}}}));
-  EXPECT_FALSE(answers_match("countdown", "3*5*7", "22", {{"numbers", {3, 5, 7}}}));
-  EXPECT_EQ(extract_answer("choice", "answer is (B)").value(), "B");
-  EXPECT_THROW(extract_answer("poetry", "x"), InputError);
+  EXPECT_EQ(extract_answer(EvalTask::Math, "<answer>\\boxed{2}</answer>").value(), "2");
+  EXPECT_TRUE(answers_match(EvalTask::Math, "\\frac{4}{2}", "2", kNoMetadata));
+  EXPECT_EQ(extract_answer(EvalTask::Gsm8k, "<answer>$1,200</answer>").value(), "1200");
+  EXPECT_TRUE(answers_match(EvalTask::Gsm8k, "1200", "#### 1,200", kNoMetadata));
+  EXPECT_EQ(extract_answer(EvalTask::Countdown, "<answer> 3*5+7 </answer>").value(), "3*5+7");
+  EXPECT_TRUE(answers_match(EvalTask::Countdown, "3*5+7", "22", {{"numbers", {3, 5, 7}}}));
+  EXPECT_FALSE(answers_match(EvalTask::Countdown, "3*5*7", "22", {{"numbers", {3, 5, 7}}}));
+  EXPECT_EQ(extract_answer(EvalTask::Choice, "answer is (B)").value(), "B");
+  // Only verifiers grade: the table of eval tasks has no format or regex.
+  EXPECT_FALSE(parse_option<EvalTask>("format").has_value());
+  EXPECT_EQ(parse_option<EvalTask>("gsm8k"), EvalTask::Gsm8k);
 }
 
 // A reward program in a temp dir (shell script, made executable).
@@ -249,7 +251,7 @@ TEST(RewardsCommand, ScoresThroughAnExternalProgram) {
                              "while IFS= read -r line; do\n"
                              "  case \"$line\" in *'\"completion\":\"7\"'*) echo 1;; *) echo 0.25;; esac\n"
                              "done\n");
-  RewardConfig c{.name = "command", .command = prog};
+  RewardConfig c{.name = RewardKind::Command, .command = prog};
   auto fn = make_reward(c);
   std::string p, a = "7", seven = "7", eight = "8";
   std::vector<RewardInput> batch;
@@ -280,14 +282,14 @@ TEST(RewardsCommand, FailuresGiveDefaultOrAClearError) {
   };
   for (const auto& k : cases) {
     std::string prog = program(dir, std::string(k.name) + ".sh", k.body);
-    RewardConfig def{.name = "command", .command = prog, .timeout_s = 0.3, .default_score = -1, .on_error = "default"};
+    RewardConfig def{.name = RewardKind::Command, .command = prog, .timeout_s = 0.3, .default_score = -1, .on_error = OnError::Default};
     auto fn = make_reward(def);
     auto t0 = std::chrono::steady_clock::now();
     EXPECT_EQ(fn->score(batch), (std::vector<double>{-1, -1})) << k.name;
     EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0) << k.name;
     EXPECT_EQ(fn->failures(), 2) << k.name;
     RewardConfig err = def;
-    err.on_error = "error";
+    err.on_error = OnError::Error;
     auto strict = make_reward(err);
     try {
       strict->score(batch);
@@ -297,8 +299,8 @@ TEST(RewardsCommand, FailuresGiveDefaultOrAClearError) {
       EXPECT_NE(std::string(e.what()).find("on_error: default"), std::string::npos) << e.what();
     }
   }
-  RewardSet set({{.name = "command", .command = program(dir, "g.sh", "while read l; do echo x; done\n"),
-                  .on_error = "default"}});
+  RewardSet set({{.name = RewardKind::Command, .command = program(dir, "g.sh", "while read l; do echo x; done\n"),
+                  .on_error = OnError::Default}});
   EXPECT_EQ(set.score(batch).failures.at("command"), 2);
   EXPECT_EQ(set.score(batch).failures.at("command"), 2);  // per call, not cumulative
 }
@@ -309,13 +311,13 @@ TEST(RewardsCommand, MissingOrNonExecutableProgramIsInputError) {
   std::filesystem::permissions(plain, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   for (const std::string& cmd : {(dir.path / "missing").string(), plain.string(), std::string("no-such-program-r1 x")}) {
     try {
-      make_reward({.name = "command", .command = cmd});
+      make_reward({.name = RewardKind::Command, .command = cmd});
       ADD_FAILURE() << cmd;
     } catch (const InputError& e) {
       EXPECT_NE(std::string(e.what()).find(cmd.substr(0, cmd.find(' '))), std::string::npos) << e.what();
     }
   }
-  EXPECT_NO_THROW(make_reward({.name = "command", .command = "sh -c 'cat >/dev/null'"}));  // found on PATH
+  EXPECT_NO_THROW(make_reward({.name = RewardKind::Command, .command = "sh -c 'cat >/dev/null'"}));  // found on PATH
 }
 
 TEST(RewardsCli, ScoreWritesPerRewardAndWeightedSum) {
@@ -351,7 +353,7 @@ TEST(RewardsCli, BadInputNamesFileAndLine) {
       {"{\"completion\": \"x\", \"answer\": \"1\"}\n{oops\n", "--reward math", "in.jsonl:2: not valid JSON"},
       {"{\"completion\": \"x\", \"solution\": \"1\"}\n", "--reward math", "in.jsonl:1: no 'answer' field; the line has: completion, solution"},
       {"", "--reward math", "in.jsonl: no lines to score"},
-      {"{\"completion\": \"x\", \"answer\": \"1\"}\n", "--reward mth", "unknown reward 'mth'"},
+      {"{\"completion\": \"x\", \"answer\": \"1\"}\n", "--reward mth", "--reward mth: unknown value 'mth'; use one of format, tag_count, math"},
       {"{\"completion\": \"x\", \"answer\": \"1\"}\n", "--reward math:heavy", "weight 'heavy' of math is not a number"},
       {"{\"completion\": \"x\", \"answer\": \"1\"}\n", "--reward command --command /nonexistent/judge", "/nonexistent/judge"},
       {"{\"completion\": \"<answer>1</answer>\", \"answer\": \"1\"}\n", "--reward countdown", "no 'numbers' (or 'nums') list"},

@@ -4,9 +4,9 @@
 
 #include <numeric>
 
-#include "r1/dataset.h"
-#include "r1/math_verify.h"
-#include "r1/rewards.h"
+#include "r1/data/dataset.h"
+#include "r1/rewards/math_verify.h"
+#include "r1/rewards/reward_set.h"
 #include "test_util.h"
 
 namespace r1 {
@@ -39,20 +39,46 @@ TEST(RewardsData, Math500SolutionsGradeCorrectAndShuffledAnswersIncorrect) {
   EXPECT_EQ(rejected, 497u) << false_matches;
 }
 
+// "1234567" -> "1,234,567"; other forms (negative, decimal) as they are.
+std::string with_thousands(const std::string& n) {
+  if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos) return n;
+  std::string out;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    if (i > 0 && (n.size() - i) % 3 == 0) out += ',';
+    out += n[i];
+  }
+  return out;
+}
+
 TEST(RewardsData, Gsm8kSolutionsGradeCorrectStrictAndFlexible) {
   for (const char* file : {"gsm8k_train.jsonl", "gsm8k_test.jsonl"}) {
     std::ifstream in(shared_data() / file);
     ASSERT_TRUE(in) << file;
     auto ds = Dataset::load_jsonl(shared_data() / file, DataConfig{.prompt_field = "question"});
-    std::vector<std::string> solutions;
+    // Completions written as a model would, from the benchmark's own text: the worked solution as
+    // the reasoning, then the final number the solution states after "####", parsed here by the test
+    // (not by the verifier) and re-printed with thousands separators and a "$".
+    std::vector<std::string> strict_completions, flexible_completions;
     std::string line;
-    while (std::getline(in, line)) solutions.push_back(nlohmann::json::parse(line)["answer"].get<std::string>());
-    ASSERT_EQ(solutions.size(), ds.size());
+    while (std::getline(in, line)) {
+      const auto solution = nlohmann::json::parse(line)["answer"].get<std::string>();
+      const auto hashes = solution.rfind("####");
+      ASSERT_NE(hashes, std::string::npos) << solution;
+      std::string number;
+      for (char c : solution.substr(hashes + 4))
+        if (c != ',' && c != ' ' && c != '\n') number += c;
+      const std::string reasoning = solution.substr(0, hashes);
+      strict_completions.push_back(reasoning + "#### " + with_thousands(number));
+      flexible_completions.push_back("<think>" + reasoning + "</think>\n<answer>The answer is $" +
+                                     with_thousands(number) + ".</answer>");
+    }
+    ASSERT_EQ(strict_completions.size(), ds.size());
     for (const char* mode : {"strict", "flexible"}) {
-      auto reward = make_reward({.name = "gsm8k", .mode = mode});
+      const auto& completions = std::string(mode) == "strict" ? strict_completions : flexible_completions;
+      auto reward = make_reward({.name = RewardKind::Gsm8k, .mode = mode});
       std::vector<RewardInput> batch;
       std::string prompt;
-      for (std::size_t i = 0; i < ds.size(); ++i) batch.push_back({prompt, solutions[i], ds[i].answer, ds[i].metadata});
+      for (std::size_t i = 0; i < ds.size(); ++i) batch.push_back({prompt, completions[i], ds[i].answer, ds[i].metadata});
       auto scores = reward->score(batch);
       std::size_t correct = 0;
       std::string misses;
@@ -64,7 +90,7 @@ TEST(RewardsData, Gsm8kSolutionsGradeCorrectStrictAndFlexible) {
       // Shifted by one, answers mostly differ (GSM8K answers repeat; a few neighbours coincide).
       std::vector<RewardInput> shifted;
       for (std::size_t i = 0; i < ds.size(); ++i)
-        shifted.push_back({prompt, solutions[i], ds[(i + 1) % ds.size()].answer, ds[i].metadata});
+        shifted.push_back({prompt, completions[i], ds[(i + 1) % ds.size()].answer, ds[i].metadata});
       auto wrong = reward->score(shifted);
       double accepted = std::accumulate(wrong.begin(), wrong.end(), 0.0);
       EXPECT_LT(accepted, 0.02 * static_cast<double>(ds.size())) << file << " " << mode;

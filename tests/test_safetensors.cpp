@@ -3,9 +3,9 @@
 
 #include <random>
 
-#include "r1/error.h"
-#include "r1/model.h"
-#include "r1/safetensors.h"
+#include "r1/core/error.h"
+#include "r1/model/decoder.h"
+#include "r1/model/safetensors.h"
 #include "test_util.h"
 
 namespace r1 {

@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "r1/error.h"
-#include "r1/sampler.h"
+#include "r1/core/error.h"
+#include "r1/generation/sampler.h"
 
 namespace r1 {
 namespace {

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "r1/error.h"
-#include "r1/sentencepiece.h"
+#include "r1/core/error.h"
+#include "r1/tokenizer/sentencepiece.h"
 #include "test_util.h"
 
 namespace r1 {

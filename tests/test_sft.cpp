@@ -3,11 +3,11 @@
 
 #include <fstream>
 
-#include "r1/error.h"
-#include "r1/model.h"
-#include "r1/model_init.h"
-#include "r1/sft.h"
-#include "r1/tokenizer.h"
+#include "r1/core/error.h"
+#include "r1/model/decoder.h"
+#include "r1/model/init.h"
+#include "r1/sft/sft.h"
+#include "r1/tokenizer/tokenizer.h"
 #include "test_util.h"
 
 namespace r1 {

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "r1/error.h"
-#include "r1/tokenizer.h"
+#include "r1/core/error.h"
+#include "r1/tokenizer/tokenizer.h"
 #include "test_util.h"
 
 namespace r1 {

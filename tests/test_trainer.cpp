@@ -6,14 +6,17 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <numeric>
 #include <thread>
 
-#include "r1/checkpoint.h"
-#include "r1/model.h"
-#include "r1/rollout.h"
-#include "r1/tokenizer.h"
+#include "r1/model/decoder.h"
+#include "r1/core/error.h"
+#include "r1/rl/rollout.h"
+#include "r1/rl/trainer_state.h"
+#include "r1/tokenizer/tokenizer.h"
+#include "r1/train/checkpoint.h"
 #include "test_util.h"
 
 namespace r1 {
@@ -141,6 +144,37 @@ TEST(GradientCheckpointing, SameLossAndGradientsAsPlainBackward) {
   }
 }
 
+TEST(TrainerState, RoundTripsAndRefusesBadFields) {
+  TrainerState st;
+  st.step = 7;
+  st.updates = 14;
+  st.num_tokens = 1234;
+  st.nonfinite_skips = 1;
+  st.data_cursor = {2, 5};
+  st.seed = 42;
+  st.run_config = {"grpo.beta: 0"};
+  const fs::path file = "ckpt/trainer_state.json";
+  auto back = TrainerState::from_json(st.to_json(), file);
+  EXPECT_EQ(back.to_json(), st.to_json());
+  auto error = [&](const std::function<void(nlohmann::json&)>& edit) {
+    auto j = st.to_json();
+    edit(j);
+    try {
+      TrainerState::from_json(j, file);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error([](auto& j) { j["step"] = -5; }).find("trainer_state.json: 'step' is -5; it must be >= 0"),
+            std::string::npos);
+  EXPECT_NE(error([](auto& j) { j["updates"] = "many"; }).find("'updates' is missing or not an integer"),
+            std::string::npos);
+  EXPECT_NE(error([](auto& j) { j.erase("run_config"); }).find("'run_config' is missing"), std::string::npos);
+  EXPECT_NE(error([](auto& j) { j["data_cursor"] = {{"epoch", -1}}; }).find("data cursor"), std::string::npos);
+  EXPECT_NE(error([](auto& j) { j["nonfinite_skips"] = 20; }).find("exceeds 'updates'"), std::string::npos);
+}
+
 TEST(Trainer, FewStepsWriteMetricsSamplesAndLoadableCheckpoints) {
   TinyRun run;
   auto out = run.dir.path / "run";
@@ -176,6 +210,116 @@ TEST(Trainer, FewStepsWriteMetricsSamplesAndLoadableCheckpoints) {
   EXPECT_FALSE(torch::equal(trained.model->lm_head_weight(), base.model->lm_head_weight()));
   EXPECT_TRUE(fs::exists(*latest / "tokenizer.json"));
   EXPECT_TRUE(fs::exists(*latest / "optimizer.pt"));
+}
+
+// The step-1 objective recomputed from samples.jsonl alone (rewards, completion lengths, finish
+// reasons), independently of the trainer: at the first update the policy is the one that sampled, so
+// every ratio is 1 and nothing is clipped, and the reference equals the policy, so KL is 0. Then with
+// dapo, loss = policy_loss = -sum_i A_i L_i / sum_i L_i over the completions that count, and
+// A_i = (r_i - group mean) / (group std + 1e-4) with Bessel's correction; r_i = format + regex.
+struct StepOne {
+  double loss = 0;
+  int groups = 0, informative = 0;
+};
+StepOne step_one_from_samples(const std::vector<nlohmann::json>& samples, bool mask_truncated) {
+  std::vector<nlohmann::json> rows;
+  for (const auto& s : samples)
+    if (s["step"] == 1) rows.push_back(s);
+  StepOne out;
+  double num = 0, den = 0;
+  for (std::size_t g = 0; g + 4 <= rows.size(); g += 4) {  // group size 4, prompt-major
+    double mean = 0;
+    for (std::size_t i = g; i < g + 4; ++i) {
+      const double r = rows[i]["rewards"]["format"].get<double>() + rows[i]["rewards"]["regex"].get<double>();
+      EXPECT_DOUBLE_EQ(rows[i]["reward"].get<double>(), r);
+      mean += r / 4;
+    }
+    double var = 0;
+    for (std::size_t i = g; i < g + 4; ++i) var += std::pow(rows[i]["reward"].get<double>() - mean, 2) / 3;
+    ++out.groups;
+    out.informative += var > 0 ? 1 : 0;
+    for (std::size_t i = g; i < g + 4; ++i) {
+      const double a = (rows[i]["reward"].get<double>() - mean) / (std::sqrt(var) + 1e-4);
+      EXPECT_NEAR(rows[i]["advantage"].get<double>(), a, 1e-6);
+      const bool counts = !(mask_truncated && rows[i]["finish_reason"] == "length");
+      const auto len = rows[i]["completion_tokens"].get<double>();
+      num += counts ? -a * len : 0;
+      den += counts ? len : 0;
+    }
+  }
+  out.loss = den > 0 ? num / den : 0;
+  return out;
+}
+
+// Stop strings that the random model's completions (random bytes) meet now and then, so that
+// lengths differ (with equal lengths, dapo's loss is 0 whatever the advantages: they sum to 0 in
+// each group).
+const std::string kVaryingLengths =
+    " --set 'rollout.stop=[\"0\", \"1\", \"2\", \"3\", \"4\", \"5\", \"6\", \"7\", \"8\", \"9\", \"a\", \"e\", "
+    "\"i\", \"o\", \"t\", \"n\", \"s\", \"r\", \"h\", \"l\"]'";
+
+TEST(Trainer, FirstStepLossEqualsTheObjectiveRecomputedFromTheSamples) {
+  TinyRun run;
+  auto out = run.dir.path / "run";
+  auto r = run_r1train(
+      run.train(out, "--set train.steps=1 --set train.log_samples_every=1 --set grpo.beta=0.1" + kVaryingLengths));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto m = read_jsonl(out / "metrics.jsonl").at(0);
+  auto expected = step_one_from_samples(read_jsonl(out / "samples.jsonl"), false);
+  EXPECT_EQ(expected.groups, 2);
+  EXPECT_GT(std::abs(expected.loss), 1e-3);  // a value that says something
+  EXPECT_NEAR(m["loss"].get<double>(), expected.loss, 1e-6);
+  EXPECT_NEAR(m["policy_loss"].get<double>(), expected.loss, 1e-6);
+  EXPECT_EQ(m["kl"].get<double>(), 0.0);
+  EXPECT_EQ(m["clip_ratio/low_mean"].get<double>(), 0.0);
+  EXPECT_EQ(m["clip_ratio/high_mean"].get<double>(), 0.0);
+}
+
+TEST(Trainer, MaskTruncatedCompletionsLeavesThemOutOfTheLoss) {
+  TinyRun run;
+  auto out = run.dir.path / "run";
+  auto r = run_r1train(run.train(out, "--set train.steps=1 --set train.log_samples_every=1 "
+                                      "--set grpo.mask_truncated_completions=true" + kVaryingLengths));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto m = read_jsonl(out / "metrics.jsonl").at(0);
+  auto samples = read_jsonl(out / "samples.jsonl");
+  EXPECT_GT(m["completions/clipped_ratio"].get<double>(), 0.0);  // some were cut at max_new_tokens
+  EXPECT_LT(m["completions/clipped_ratio"].get<double>(), 1.0);  // and some met a stop string
+  EXPECT_NEAR(m["loss"].get<double>(), step_one_from_samples(samples, true).loss, 1e-6);
+  // Unmasked, the same samples would give another loss (a real difference to detect).
+  EXPECT_GT(std::abs(step_one_from_samples(samples, false).loss - step_one_from_samples(samples, true).loss), 1e-6);
+}
+
+TEST(Trainer, DynamicSamplingKeepsOnlyInformativeGroups) {
+  TinyRun run;
+  auto out = run.dir.path / "run";
+  // Two new tokens: a digit (the regex reward) is rare, so many groups score all alike.
+  auto r = run_r1train(run.train(out, "--set grpo.dynamic_sampling=true --set train.log_samples_every=1 "
+                                      "--set rollout.max_new_tokens=2"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  int64_t dropped = 0;
+  for (const auto& m : read_jsonl(out / "metrics.jsonl")) {
+    EXPECT_EQ(m["frac_reward_zero_std"].get<double>(), 0.0) << m.dump();
+    dropped += m["dynamic_sampling/dropped_groups"].get<int64_t>();
+  }
+  EXPECT_GT(dropped, 0);  // the seeded run meets uninformative groups, and refills them
+  auto expected = step_one_from_samples(read_jsonl(out / "samples.jsonl"), false);
+  EXPECT_EQ(expected.informative, expected.groups);
+}
+
+TEST(Trainer, SeveralIterationsPerBatchUpdateMoreThanOnce) {
+  TinyRun run;
+  auto one = run.dir.path / "one", two = run.dir.path / "two";
+  ASSERT_EQ(run_r1train(run.train(one, "--set train.steps=2")).exit_code, 0);
+  auto r = run_r1train(run.train(two, "--set train.steps=2 --set grpo.num_iterations=2"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto state = nlohmann::json::parse(std::ifstream(two / "checkpoints" / "step-000002" / "trainer_state.json"));
+  EXPECT_EQ(state["updates"], 4);  // 2 steps x 2 iterations
+  // The same rollout (same seed and weights at step 1), but the reported loss is the second
+  // iteration's: after one update the ratios are no longer 1.
+  auto a = read_jsonl(one / "metrics.jsonl").at(0), b = read_jsonl(two / "metrics.jsonl").at(0);
+  EXPECT_EQ(a["reward"], b["reward"]);
+  EXPECT_NE(a["loss"], b["loss"]);
 }
 
 TEST(Trainer, ResumedRunReproducesMetricsExactly) {
@@ -303,13 +447,16 @@ TEST(Rollout, TrainingLogProbsEqualSamplingLogProbs) {
   auto m = load_model(test::source_dir() / "data/demo-base", torch::kFloat32, torch::kCPU);
   auto tok = Tokenizer::load(test::source_dir() / "data/demo-base");
   RolloutBatch batch;
-  batch.group_size = 4;
+  std::vector<std::vector<int>> prompt_ids;
   for (const char* text : {"Q: 345+537=?\n", "Q: 12+9=?\n", "Q: 1+1+1+1+1+1=?\n"}) {
-    batch.prompt_texts.push_back(text);
-    batch.prompt_ids.push_back(encode_prompt(*tok, text));
+    PromptGroup g;
+    g.prompt_text = text;
+    g.prompt_ids = encode_prompt(*tok, text);
+    prompt_ids.push_back(g.prompt_ids);
+    batch.groups.push_back(std::move(g));
   }
   GenerateOptions options;
-  options.group_size = batch.group_size;
+  options.group_size = 4;
   options.max_new_tokens = 40;
   options.batch_size = 5;
   options.sampling.temperature = 0.7;
@@ -317,14 +464,13 @@ TEST(Rollout, TrainingLogProbsEqualSamplingLogProbs) {
   auto gen = make_generator(3, torch::kCPU);
   m.model->eval();
   torch::NoGradGuard no_grad;
-  batch.completions = generate(m.model, *tok, batch.prompt_ids, options, gen);
-  batch.advantages = torch::zeros({static_cast<int64_t>(batch.completions.size())});
-  std::vector<std::size_t> rows(batch.completions.size());
-  std::iota(rows.begin(), rows.end(), 0);
-  auto tb = make_training_batch(batch, rows, *tok->pad_id(), false, torch::kCPU);
+  for (auto& c : generate(m.model, *tok, prompt_ids, options, gen))
+    batch.groups[static_cast<std::size_t>(c.prompt_index)].samples.push_back({std::move(c), {}, 0, 0});
+  const auto rows = sample_refs(batch);
+  auto tb = make_training_batch(rows, *tok->pad_id(), false, torch::kCPU);
   auto lp = completion_logprobs(m.model, tb, 0.7).logp;  // [N, T]
   for (std::size_t r = 0; r < rows.size(); ++r) {
-    const auto& c = batch.completions[r];
+    const auto& c = rows[r].sample->completion;
     for (std::size_t j = 0; j < c.token_ids.size(); ++j) {
       EXPECT_EQ(tb.targets[r][j].item<int64_t>(), c.token_ids[j]);
       EXPECT_NEAR(lp[r][j].item<float>(), c.logprobs[j], 1e-4) << "row " << r << " token " << j;

@@ -5,9 +5,11 @@
 #include <vector>
 
 #include "r1/cli/commands.h"
-#include "r1/error.h"
-#include "r1/log.h"
-#include "r1/runtime.h"
+#include "r1/cli/run.h"
+#include "r1/core/error.h"
+#include "r1/core/log.h"
+#include "r1/core/runtime.h"
+#include "r1/model/device.h"
 
 namespace r1::cli {
 
@@ -104,7 +106,7 @@ int run(int argc, char** argv) {
     if (action && runs_models(app)) ensure_idle_threads_sleep(argv);
     init_logging(log_level);
     if (version) {
-      std::cout << version_string() << "\n";
+      std::cout << "r1train " << R1_VERSION << " (" << torch_build_info() << ", BLAS " << loaded_blas() << ")\n";
       return kExitOk;
     }
     if (!action) {

@@ -5,11 +5,11 @@
 #include <memory>
 
 #include "r1/cli/commands.h"
-#include "r1/config.h"
-#include "r1/error.h"
-#include "r1/evaluate.h"
-#include "r1/model.h"
-#include "r1/tokenizer.h"
+#include "r1/core/config.h"
+#include "r1/core/error.h"
+#include "r1/eval/evaluate.h"
+#include "r1/model/decoder.h"
+#include "r1/tokenizer/tokenizer.h"
 
 namespace r1::cli {
 
@@ -17,7 +17,9 @@ void add_eval_command(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand(
       "eval", "Evaluate a model on a JSONL test set: pass@1, pass@k, maj@k (k = --num-samples) and format rate");
   struct Args {
-    std::string config_file, model, data, task, output, template_name, device = "auto", dtype = "float32";
+    std::string config_file, model, data, output, template_name, device = "auto";
+    EvalTask task = EvalTask::Math;
+    Dtype dtype = Dtype::Auto;
     std::vector<std::string> overrides;
     std::string prompt_field, answer_field;
     int num_samples = 0, max_problems = -1, max_new_tokens = 0;
@@ -28,7 +30,7 @@ void add_eval_command(CLI::App& app, Action& action) {
   add_config_options(sub, a->config_file, a->overrides, /*optional=*/true);
   sub->add_option("--model", a->model, "Hugging Face model directory (overrides model.path)");
   sub->add_option("--data", a->data, "Test set, JSONL (overrides eval.data)");
-  sub->add_option("--task", a->task, "Verifier: math | gsm8k | countdown | exact | choice (overrides eval.task)");
+  auto* task_opt = add_choice_option(sub, "--task", a->task, "Verifier (overrides eval.task)");
   sub->add_option("--num-samples,-k", a->num_samples, "Samples per problem (pass@k, maj@k)");
   sub->add_option("--max-problems", a->max_problems, "Evaluate only the first N problems (0 = all)");
   sub->add_option("--max-new-tokens", a->max_new_tokens, "Completion length limit");
@@ -37,22 +39,23 @@ void add_eval_command(CLI::App& app, Action& action) {
   sub->add_option("--prompt-field", a->prompt_field, "JSONL field holding the prompt");
   sub->add_option("--answer-field", a->answer_field, "JSONL field holding the reference answer");
   sub->add_option("--device", a->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
-  sub->add_option("--dtype", a->dtype, "float32 | bfloat16 | float16")->capture_default_str();
+  auto* dtype_opt = add_choice_option(sub, "--dtype", a->dtype, "Weights' dtype (default: model.dtype, else auto)");
   sub->add_option("--seed", a->seed, "Sampling seed")->capture_default_str();
   sub->add_option("--output,-o", a->output, "Write per-problem results as JSONL here");
-  sub->callback([&action, a] {
-    action = [a] {
+  sub->callback([&action, a, task_opt, dtype_opt] {
+    const bool task_given = task_opt->count() > 0, dtype_given = dtype_opt->count() > 0;
+    action = [a, task_given, dtype_given] {
       Config config;
       if (!a->config_file.empty()) {
         config = load_config({a->config_file, a->overrides}, ConfigUse::Any);
-        a->dtype = config.model.dtype;
+        if (!dtype_given) a->dtype = config.model.dtype;
         a->device = config.model.device;
-      } else if (a->model.empty() || a->data.empty() || a->task.empty()) {
+      } else if (a->model.empty() || a->data.empty() || !task_given) {
         throw InputError("eval needs --config F, or all of --model DIR --data FILE --task NAME");
       }
       if (!a->model.empty()) config.model.path = a->model;
       if (!a->data.empty()) config.eval.data = a->data;
-      if (!a->task.empty()) config.eval.task = a->task;
+      if (task_given) config.eval.task = a->task;
       if (!a->template_name.empty()) config.data.template_ = a->template_name;
       if (!a->prompt_field.empty()) config.data.prompt_field = a->prompt_field;
       if (!a->answer_field.empty()) config.data.answer_field = a->answer_field;
@@ -62,7 +65,8 @@ void add_eval_command(CLI::App& app, Action& action) {
       if (config.model.path.empty()) throw InputError("eval: no model; pass --model DIR or set model.path");
       if (config.eval.data.empty()) throw InputError("eval: no test set; pass --data FILE or set eval.data");
 
-      auto loaded = load_model(config.model.path, parse_dtype(a->dtype), resolve_device(a->device));
+      const torch::Device device = resolve_device(a->device);
+      auto loaded = load_model(config.model.path, resolve_dtype(a->dtype, device), device);
       auto tokenizer = Tokenizer::load(config.model.path);
       Dataset data = Dataset::load_jsonl(config.eval.data, config.data);
       EvalOptions options = eval_options(config);
@@ -80,7 +84,7 @@ void add_eval_command(CLI::App& app, Action& action) {
       auto summary = report.summary.to_json();
       summary["model"] = config.model.path;
       summary["data"] = config.eval.data;
-      summary["task"] = config.eval.task;
+      summary["task"] = option_name(config.eval.task);
       std::cout << summary.dump() << "\n";
       return 0;
     };

@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "r1/cli/commands.h"
-#include "r1/demo_corpus.h"
-#include "r1/error.h"
-#include "r1/task_generators.h"
+#include "r1/core/error.h"
+#include "r1/data/demo_corpus.h"
+#include "r1/data/task_generators.h"
 
 namespace r1::cli {
 

@@ -6,11 +6,12 @@
 #include <memory>
 
 #include "r1/cli/commands.h"
-#include "r1/error.h"
-#include "r1/generate.h"
-#include "r1/model.h"
-#include "r1/sampler.h"
-#include "r1/tokenizer.h"
+#include "r1/core/error.h"
+#include "r1/core/jsonl.h"
+#include "r1/generation/generate.h"
+#include "r1/generation/sampler.h"
+#include "r1/model/decoder.h"
+#include "r1/tokenizer/tokenizer.h"
 
 namespace r1::cli {
 
@@ -24,7 +25,7 @@ struct GenerateArgs {
   std::string prompts_file;
   std::string output;
   std::string device = "auto";
-  std::string dtype;  // default: float32 on CPU, bfloat16 on CUDA
+  Dtype dtype = Dtype::Auto;
   uint64_t seed = 0;
   GenerateOptions options;
   int benchmark_rows = 0;    // hidden: time decoding of this many random 16-token prompts
@@ -33,22 +34,13 @@ struct GenerateArgs {
 
 // Lines of FILE.jsonl: objects with a string "prompt", or bare JSON strings.
 std::vector<std::string> read_prompts(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(fmt::format("{}: cannot open the prompts file", path));
   std::vector<std::string> out;
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {
-      throw InputError(fmt::format("{}:{}: not valid JSON: {}", path, n, e.what()));
-    }
+  read_jsonl(path, {.role = "the prompts file", .objects_only = false}, [&](JsonlRow& line) {
+    const json& j = line.value;
     if (j.is_string()) out.push_back(j.get<std::string>());
     else if (j.is_object() && j.contains("prompt") && j["prompt"].is_string()) out.push_back(j["prompt"].get<std::string>());
-    else throw InputError(fmt::format("{}:{}: expected an object with a string \"prompt\" (or a JSON string)", path, n));
-  }
+    else throw InputError(line.where + ": expected an object with a string \"prompt\" (or a JSON string)");
+  });
   return out;
 }
 
@@ -64,7 +56,7 @@ void naive_decode(CausalLM& model, torch::Tensor ids, int steps, const SamplingO
 // Decoding speed on random prompts: prints {"rows", "new_tokens", "seconds", "tokens_per_s"}.
 int run_benchmark(GenerateArgs& args) {
   const torch::Device device = resolve_device(args.device);
-  const torch::Dtype dtype = parse_dtype(args.dtype.empty() ? (device.is_cuda() ? "bfloat16" : "float32") : args.dtype);
+  const torch::Dtype dtype = resolve_dtype(args.dtype, device);
   auto loaded = load_model(args.model, dtype, device);
   const int64_t rows = args.benchmark_rows, prompt_len = 16;
   auto gen = make_generator(args.seed, device);
@@ -102,7 +94,7 @@ int run_generate(GenerateArgs& args) {
   if (texts.empty()) throw InputError("no prompts: give --prompt TEXT or --prompts FILE.jsonl");
   check_sampling_options(args.options.sampling);
   const torch::Device device = resolve_device(args.device);
-  const torch::Dtype dtype = parse_dtype(args.dtype.empty() ? (device.is_cuda() ? "bfloat16" : "float32") : args.dtype);
+  const torch::Dtype dtype = resolve_dtype(args.dtype, device);
   auto tokenizer = Tokenizer::load(args.model);
   std::vector<std::vector<int>> prompt_ids;
   for (const auto& t : texts) {
@@ -127,7 +119,7 @@ int run_generate(GenerateArgs& args) {
               {"completion", c.text},
               {"completion_ids", c.token_ids},
               {"logprobs", c.logprobs},
-              {"finish_reason", c.finish_reason}};
+              {"finish_reason", option_name(c.finish_reason)}};
     out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   }
   out.flush();
@@ -165,7 +157,7 @@ void add_generate_command(CLI::App& app, Action& action) {
   sub->add_option("--batch-size", o.batch_size, "Completions decoded together")->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--device", args->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
-  sub->add_option("--dtype", args->dtype, "float32 | bfloat16 | float16 (default: float32 on CPU, bfloat16 on CUDA)");
+  add_choice_option(sub, "--dtype", args->dtype, "Weights' dtype (default auto)");
   sub->add_option("--output,-o", args->output, "Write JSONL here instead of stdout");
   sub->add_option("--benchmark-rows", args->benchmark_rows, "")->group("");
   sub->add_flag("--naive", args->naive, "")->group("");

@@ -5,10 +5,10 @@
 #include <memory>
 
 #include "r1/cli/commands.h"
-#include "r1/error.h"
-#include "r1/model.h"
-#include "r1/safetensors.h"
-#include "r1/tokenizer.h"
+#include "r1/core/error.h"
+#include "r1/model/decoder.h"
+#include "r1/model/safetensors.h"
+#include "r1/tokenizer/tokenizer.h"
 
 namespace r1::cli {
 
@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 struct InspectArgs {
   std::string model;
   bool benchmark = false;
-  std::string dtype = "bfloat16";
+  Dtype dtype = Dtype::BFloat16;
   int tokens = 128;
 };
 
@@ -61,7 +61,7 @@ std::string tokenizer_description(const fs::path& dir) {
 // Loads the model for real and times a prefill and a few cached decode steps.
 int benchmark(const InspectArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
-  auto loaded = load_model(args.model, parse_dtype(args.dtype), torch::kCPU);
+  auto loaded = load_model(args.model, resolve_dtype(args.dtype, torch::kCPU), torch::kCPU);
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double rss_after_load = peak_rss_mib();
   torch::NoGradGuard no_grad;
@@ -81,7 +81,7 @@ int benchmark(const InspectArgs& args) {
   const double decode_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
   uint64_t params = 0;
   for (const auto& p : m->parameters()) params += static_cast<uint64_t>(p.numel());
-  const double model_mib = static_cast<double>(params * torch::elementSize(parse_dtype(args.dtype))) / (1 << 20);
+  const double model_mib = static_cast<double>(params * torch::elementSize(resolve_dtype(args.dtype, torch::kCPU))) / (1 << 20);
   nlohmann::json j = {{"load_s", load_s},
                       {"model_mib", model_mib},
                       {"peak_rss_after_load_mib", rss_after_load},
@@ -142,7 +142,7 @@ void add_inspect_command(CLI::App& app, Action& action) {
   sub->add_option("--model,-m", args->model, "Model directory (config.json, *.safetensors)")->required();
   // Hidden: used by scripts/bench_model.sh.
   sub->add_flag("--benchmark", args->benchmark, "")->group("");
-  sub->add_option("--dtype", args->dtype, "")->group("");
+  add_choice_option(sub, "--dtype", args->dtype, "")->group("");
   sub->add_option("--tokens", args->tokens, "")->group("")->check(CLI::PositiveNumber);
   sub->callback([&action, args] { action = [args] { return inspect(*args); }; });
 }

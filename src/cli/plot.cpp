@@ -2,8 +2,8 @@
 #include <memory>
 
 #include "r1/cli/commands.h"
-#include "r1/error.h"
-#include "r1/plot.h"
+#include "r1/core/error.h"
+#include "r1/plot/plot.h"
 
 namespace r1::cli {
 

@@ -4,8 +4,9 @@
 #include <memory>
 
 #include "r1/cli/commands.h"
-#include "r1/error.h"
-#include "r1/rewards.h"
+#include "r1/core/error.h"
+#include "r1/core/jsonl.h"
+#include "r1/rewards/reward_set.h"
 
 namespace r1::cli {
 
@@ -30,12 +31,13 @@ std::vector<RewardConfig> parse_reward_list(const ScoreOptions& o) {
     if (item.empty()) throw InputError("--reward: empty entry in '" + o.rewards + "'; use NAME[:WEIGHT],...");
     RewardConfig c = o.base;
     std::size_t colon = item.find(':');
-    c.name = item.substr(0, colon);
+    const std::string name = item.substr(0, colon);
+    c.name = require_option<RewardKind>(name, "--reward " + name);
     if (colon != std::string::npos) {
       std::string w = item.substr(colon + 1);
       char* stop = nullptr;
       c.weight = std::strtod(w.c_str(), &stop);
-      if (w.empty() || *stop != '\0') throw InputError("--reward: weight '" + w + "' of " + c.name + " is not a number");
+      if (w.empty() || *stop != '\0') throw InputError("--reward: weight '" + w + "' of " + name + " is not a number");
     }
     out.push_back(c);
   }
@@ -62,25 +64,15 @@ std::string text_field(const nlohmann::json& row, const char* key, const std::st
 }
 
 std::vector<Row> read_rows(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open the input file");
   std::vector<Row> rows;
-  std::string line;
-  for (std::size_t lineno = 1; std::getline(in, line); ++lineno) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    std::string where = path + ":" + std::to_string(lineno);
+  read_jsonl(path, {.role = "the input file"}, [&](JsonlRow& line) {
     Row r;
-    try {
-      r.json = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InputError(where + ": not valid JSON (" + e.what() + ")");
-    }
-    if (!r.json.is_object()) throw InputError(where + ": expected a JSON object, got " + r.json.type_name());
-    r.completion = text_field(r.json, "completion", where, true);
-    r.answer = text_field(r.json, "answer", where, true);
-    r.prompt = text_field(r.json, "prompt", where, false);
+    r.json = std::move(line.value);
+    r.completion = text_field(r.json, "completion", line.where, true);
+    r.answer = text_field(r.json, "answer", line.where, true);
+    r.prompt = text_field(r.json, "prompt", line.where, false);
     rows.push_back(std::move(r));
-  }
+  });
   if (rows.empty()) throw InputError(path + ": no lines to score");
   return rows;
 }
@@ -102,7 +94,7 @@ int bench(const std::vector<RewardConfig>& configs, const std::vector<Row>& rows
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double mean = 0;
     for (double x : scores) mean += x / static_cast<double>(scores.size());
-    std::cout << fmt::format("{:<12} {:>12} {:>10.3f} {:>16.0f}   (mean reward {:.3f})\n", c.name, scores.size(), s,
+    std::cout << fmt::format("{:<12} {:>12} {:>10.3f} {:>16.0f}   (mean reward {:.3f})\n", option_name(c.name), scores.size(), s,
                              static_cast<double>(scores.size()) / std::max(s, 1e-9), mean);
   }
   return kExitOk;
@@ -145,17 +137,17 @@ int score(const ScoreOptions& o) {
 void add_score_command(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand("score", "Score completions (JSONL with completion, answer, ...) with rewards");
   auto o = std::make_shared<ScoreOptions>();
-  sub->add_option("--reward,-r", o->rewards, "NAME[:WEIGHT][,NAME[:WEIGHT]...]: format, tag_count, math, gsm8k, "
-                                             "countdown, exact, regex, choice, command")
+  sub->add_option("--reward,-r", o->rewards, "NAME[:WEIGHT][,NAME[:WEIGHT]...]: " + option_list<RewardKind>(", "))
       ->required();
   sub->add_option("--input,-i", o->input, "JSONL: completion, answer, and what the reward needs (prompt, numbers, target)")
       ->required();
   sub->add_option("--output,-o", o->output, "Where to write the scored lines (default stdout)");
-  sub->add_option("--mode", o->base.mode, "format: strict|lenient; gsm8k: strict|flexible");
+  sub->add_option("--mode", o->base.mode,
+                  "format: " + option_list<FormatMode>("|") + "; gsm8k: " + option_list<Gsm8kMode>("|"));
   sub->add_option("--pattern", o->base.pattern, "regex: the pattern (PCRE2) a completion must match");
   sub->add_option("--command", o->base.command, "command: the reward program and its arguments");
   sub->add_option("--timeout", o->base.timeout_s, "command: seconds to wait for one score")->capture_default_str();
-  sub->add_option("--on-error", o->base.on_error, "command: error | default")->capture_default_str();
+  add_choice_option(sub, "--on-error", o->base.on_error, "command: what a failing program scores (default error)");
   sub->add_option("--default-score", o->base.default_score, "command: score used on failure with --on-error default");
   sub->add_option("--format-score", o->base.format_score, "countdown: score of a well-formed wrong answer")
       ->capture_default_str();

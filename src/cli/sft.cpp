@@ -2,9 +2,9 @@
 #include <memory>
 
 #include "r1/cli/commands.h"
-#include "r1/config.h"
-#include "r1/error.h"
-#include "r1/sft.h"
+#include "r1/core/config.h"
+#include "r1/core/error.h"
+#include "r1/sft/sft.h"
 
 namespace r1::cli {
 

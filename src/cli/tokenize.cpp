@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "r1/cli/commands.h"
-#include "r1/error.h"
-#include "r1/tokenizer.h"
+#include "r1/core/error.h"
+#include "r1/tokenizer/tokenizer.h"
 
 namespace r1::cli {
 

@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "r1/cli/commands.h"
-#include "r1/config.h"
-#include "r1/runtime.h"
-#include "r1/trainer.h"
+#include "r1/core/config.h"
+#include "r1/model/device.h"
+#include "r1/rl/trainer.h"
 
 namespace r1::cli {
 

@@ -2,8 +2,8 @@
 #include <memory>
 
 #include "r1/cli/commands.h"
-#include "r1/config.h"
-#include "r1/error.h"
+#include "r1/core/config.h"
+#include "r1/core/error.h"
 
 namespace r1::cli {
 

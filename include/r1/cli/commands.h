@@ -4,10 +4,12 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
-#include "r1/checkpoint.h"
+#include "r1/core/options.h"
+#include "r1/train/checkpoint.h"
 
 namespace r1::cli {
 
@@ -16,6 +18,16 @@ using Action = std::function<int()>;
 
 // Adds the `--config FILE` (required unless `optional`) and repeatable `--set KEY=VALUE` options.
 void add_config_options(CLI::App* sub, std::string& file, std::vector<std::string>& overrides, bool optional = false);
+
+// Adds an option that takes one of the names in E's table (listed in the help); any other value is
+// bad usage (exit 2), reported before any work.
+template <class E>
+CLI::Option* add_choice_option(CLI::App* sub, const std::string& flags, E& target, const std::string& help) {
+  std::map<std::string, E> names;
+  for (const auto& o : option_table(E{})) names.emplace(std::string(o.name), o.value);
+  return sub->add_option(flags, target, help + ": " + option_list<E>())
+      ->transform(CLI::CheckedTransformer(names).description(""));
+}
 
 // Adds `--resume auto|none|DIR` and `--allow-config-change`; `output_dir_key` names the run
 // directory's config key in the help.
@@ -33,9 +45,5 @@ void add_inspect_command(CLI::App& app, Action& action);
 void add_generate_command(CLI::App& app, Action& action);
 void add_sft_command(CLI::App& app, Action& action);
 void add_plot_command(CLI::App& app, Action& action);
-
-// Parses argv, sets up logging and threads, runs the chosen subcommand and maps
-// errors to exit codes (0 ok, 1 failure, 2 bad input, 130 interrupted).
-int run(int argc, char** argv);
 
 }  // namespace r1::cli

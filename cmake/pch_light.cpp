@@ -1,0 +1,1 @@
+// Compiles the light precompiled header once; the libraries that need no libtorch reuse it.

@@ -1,0 +1,1 @@
+// Compiles the libtorch precompiled header once; the libtorch libraries and the tests reuse it.

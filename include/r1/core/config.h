@@ -1,0 +1,161 @@
+// Typed run configuration: YAML parsed once (default < file < --set) into structs with defaults.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "r1/core/options.h"
+
+namespace r1 {
+
+struct ModelConfig {
+  std::string path;                 // Hugging Face directory: config.json, *.safetensors, tokenizer
+  Dtype dtype = Dtype::Auto;        // auto (bfloat16 on CUDA, float32 on CPU) | float32 | bfloat16 | float16
+  std::string device = "auto";      // auto | cpu | cuda | cuda:N
+};
+
+struct DataConfig {
+  std::string train;                    // training prompts, JSONL
+  std::string prompt_field = "prompt";  // e.g. question, problem
+  std::string answer_field = "answer";  // e.g. solution
+  std::string template_ = "r1_zero";    // r1_zero | countdown | chat | plain | a string with {prompt}
+  bool shuffle = true;                  // reshuffle every epoch, seeded by train.seed
+};
+
+struct RolloutConfig {
+  int group_size = 8;                         // G completions per prompt
+  int max_new_tokens = 512;                   // completion length limit
+  double temperature = 1.0;                   // 0 = greedy
+  double top_p = 1.0;                         // nucleus mass, (0, 1]
+  int top_k = 0;                              // 0 = off
+  double min_p = 0.0;                         // 0 = off
+  double repetition_penalty = 1.0;            // 1 = off
+  std::vector<std::string> stop = {"</answer>"};  // stop strings, kept in the completion
+  int batch_size = 64;                        // completions decoded together
+};
+
+struct RewardConfig {
+  RewardKind name = RewardKind::Format;  // format | tag_count | math | gsm8k | countdown | exact | regex | choice | command
+  double weight = 1.0;         // weight in the summed reward
+  std::string mode;            // reward-specific mode, e.g. format strict|lenient, gsm8k strict|flexible
+  std::string pattern;         // regex: the pattern a completion must match
+  std::string command;         // command: the program (and arguments) to start
+  double timeout_s = 30.0;     // command: seconds to wait for one score
+  double default_score = 0.0;  // command: score used when the program fails, if on_error=default
+  OnError on_error = OnError::Error;  // command: error | default
+  double format_score = 0.1;   // countdown: score of a well-formed but wrong answer
+};
+
+struct GrpoConfig {
+  LossType loss_type = LossType::Dapo;   // grpo | bnpo | dr_grpo | dapo
+  double epsilon = 0.2;                  // lower clip: ratio >= 1 - epsilon
+  double epsilon_high = 0.28;            // upper clip: ratio <= 1 + epsilon_high
+  double beta = 0.0;                     // KL weight; reference model loaded only when > 0
+  KlEstimator kl_estimator = KlEstimator::K3;  // k1 | k2 | k3
+  int num_iterations = 1;                // updates per rollout batch (mu)
+  ScaleRewards scale_rewards = ScaleRewards::Group;  // group | batch | none
+  bool mask_truncated_completions = false;  // drop completions cut by max_new_tokens from the loss
+  bool dynamic_sampling = false;         // drop zero-variance groups and refill (DAPO)
+  int max_refill_rounds = 3;             // dynamic_sampling: extra rollout rounds per step at most
+};
+
+struct OptimConfig {
+  double lr = 1.0e-6;                        // peak learning rate
+  double weight_decay = 0.0;                 // AdamW decoupled weight decay
+  std::vector<double> betas = {0.9, 0.99};   // AdamW betas
+  double eps = 1.0e-8;                       // AdamW epsilon
+  int warmup_steps = 0;                      // linear warmup from 0
+  Schedule schedule = Schedule::Constant;    // constant | linear | cosine
+  double max_grad_norm = 1.0;                // 0 = no clipping
+};
+
+struct TrainConfig {
+  int steps = 500;                       // optimizer steps (rollout batches)
+  int prompts_per_step = 16;             // B prompts per step
+  int micro_batch_size = 4;              // sequences per forward/backward
+  bool gradient_checkpointing = false;   // recompute layer activations in backward
+  int seed = 42;                         // seeds data order, sampling and init
+  std::string output_dir = "runs/r1train";  // run directory
+  int checkpoint_every = 50;             // steps; 0 = only at the end
+  int keep_last = 3;                     // checkpoints kept; 0 = all
+  int log_samples_every = 10;            // steps; 0 = never
+  int threads = 0;                       // CPU threads for torch; 0 = all available cores
+};
+
+struct EvalConfig {
+  std::string data;            // evaluation JSONL
+  EvalTask task = EvalTask::Math;  // verifier used to grade: math | gsm8k | countdown | exact | choice
+  int every = 0;               // steps; 0 = off
+  int num_samples = 1;         // samples per problem (pass@k, maj@k)
+  int max_problems = 0;        // 0 = all
+};
+
+// `r1train sft`: next-token training on a JSONL corpus (a base model from scratch, or R1's cold-start SFT).
+// The optimizer's betas, eps and max_grad_norm come from `optim`; lr, warmup and schedule from here.
+struct SftConfig {
+  std::string data;                             // training corpus, JSONL
+  std::string text_field = "text";              // the whole example; rows without it use prompt + completion
+  std::string prompt_field = "prompt";          // the part before the completion
+  std::string completion_field = "completion";  // the part after the prompt
+  bool completion_only_loss = false;            // loss on completion tokens only (rows need both fields)
+  bool add_eos = true;                          // append the tokenizer's eos token to every example
+  SftInit init = SftInit::Pretrained;           // pretrained: model.path's weights | random: fresh weights
+                                                // drawn from sft.seed with model.path's config.json
+  int epochs = 1;                               // passes over the corpus
+  int batch_size = 32;                          // examples per optimizer step
+  int micro_batch_size = 32;                    // examples per forward/backward (gradient accumulation)
+  int max_length = 512;                         // tokens per example; longer ones are truncated
+  double lr = 1.0e-4;                           // peak learning rate
+  double weight_decay = 0.0;                    // AdamW decoupled weight decay
+  int warmup_steps = 0;                         // linear warmup from 0
+  Schedule schedule = Schedule::Cosine;         // constant | linear | cosine
+  int seed = 42;                                // seeds data order and random init
+  std::string output_dir = "runs/sft";          // run directory (metrics.jsonl, checkpoints/)
+  int save_every = 0;                           // steps between checkpoints; 0 = only at the end
+  int keep_last = 1;                            // checkpoints kept; 0 = all
+  int log_every = 10;                           // steps between console lines
+};
+
+struct Config {
+  ModelConfig model;
+  DataConfig data;
+  RolloutConfig rollout;
+  std::vector<RewardConfig> rewards = {{.name = RewardKind::Format}, {.name = RewardKind::Math}};
+  GrpoConfig grpo;
+  OptimConfig optim;
+  TrainConfig train;
+  EvalConfig eval;
+  SftConfig sft;
+};
+
+// Where a config came from, for error messages.
+struct ConfigSource {
+  std::filesystem::path file;             // empty: built-in defaults only
+  std::vector<std::string> overrides;     // "key.path=value" from --set, applied in order
+};
+
+// What a command needs from the config beyond type and range checks.
+enum class ConfigUse { Any, Train, Sft };
+
+// Loads defaults < file < overrides, checks every key, type, range and cross-key
+// rule, and throws InputError listing every problem found (file, line, key, fix).
+Config load_config(const ConfigSource& source, ConfigUse use = ConfigUse::Train);
+
+// Like load_config, but returns the problems instead of throwing (empty = valid).
+std::vector<std::string> check_config(const ConfigSource& source, Config& out,
+                                      ConfigUse use = ConfigUse::Train);
+
+// The fully resolved configuration as YAML (what a run writes to config.yaml).
+std::string to_yaml(const Config& config);
+
+// The settings that alter a run's results, one "section.key: value" line each (list items flattened): for ConfigUse::Train the GRPO sections
+// (model, data, rollout, rewards, grpo, optim, train) and for ConfigUse::Sft the model, optim and sft
+// sections, each without the fields the config marks free (logging, checkpointing, device, threads,
+// micro-batch split, step count). What a checkpoint records and resume compares.
+std::vector<std::string> run_defining_lines(const Config& config, ConfigUse use);
+
+// Every valid key path ("grpo.epsilon_high", "rewards[].weight", ...).
+std::vector<std::string> config_keys();
+
+}  // namespace r1

@@ -1,0 +1,223 @@
+// Option values as enums, each with one table (name, meaning) that the YAML parser, the emitter, the
+// validator, --help texts and error messages share.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "r1/core/error.h"
+#include "r1/core/text_distance.h"
+
+namespace r1 {
+
+template <class E>
+struct OptionInfo {
+  E value;
+  std::string_view name;
+  std::string_view meaning;
+};
+
+// Each option enum E has a table, found by argument-dependent lookup: `option_table(E{})`.
+
+enum class LossType { Grpo, Bnpo, DrGrpo, Dapo };
+constexpr auto option_table(LossType) {
+  using E = LossType;
+  return std::array{
+      OptionInfo<E>{E::Grpo, "grpo", "each sequence's token mean, averaged over sequences (DeepSeekMath)"},
+      OptionInfo<E>{E::Bnpo, "bnpo", "sum over tokens / tokens in the micro-batch"},
+      OptionInfo<E>{E::DrGrpo, "dr_grpo", "sum over tokens / (sequences x max_new_tokens) (Dr. GRPO)"},
+      OptionInfo<E>{E::Dapo, "dapo", "sum over tokens / tokens in the whole step's batch (DAPO)"},
+  };
+}
+
+enum class ScaleRewards { Group, Batch, None };
+constexpr auto option_table(ScaleRewards) {
+  using E = ScaleRewards;
+  return std::array{
+      OptionInfo<E>{E::Group, "group", "(r - group mean) / group std"},
+      OptionInfo<E>{E::Batch, "batch", "(r - group mean) / batch std"},
+      OptionInfo<E>{E::None, "none", "r - group mean (Dr. GRPO)"},
+  };
+}
+
+enum class KlEstimator { K1, K2, K3 };
+constexpr auto option_table(KlEstimator) {
+  using E = KlEstimator;
+  return std::array{
+      OptionInfo<E>{E::K1, "k1", "logp - ref"},
+      OptionInfo<E>{E::K2, "k2", "(logp - ref)^2 / 2"},
+      OptionInfo<E>{E::K3, "k3", "exp(ref - logp) - (ref - logp) - 1"},
+  };
+}
+
+enum class Schedule { Constant, Linear, Cosine };
+constexpr auto option_table(Schedule) {
+  using E = Schedule;
+  return std::array{
+      OptionInfo<E>{E::Constant, "constant", "the peak rate after warmup"},
+      OptionInfo<E>{E::Linear, "linear", "linear decay to 0 after warmup"},
+      OptionInfo<E>{E::Cosine, "cosine", "cosine decay to 0 after warmup"},
+  };
+}
+
+// The one dtype rule of every command: auto is bfloat16 on CUDA and float32 on the CPU.
+enum class Dtype { Auto, Float32, BFloat16, Float16 };
+constexpr auto option_table(Dtype) {
+  using E = Dtype;
+  return std::array{
+      OptionInfo<E>{E::Auto, "auto", "bfloat16 on CUDA, float32 on the CPU"},
+      OptionInfo<E>{E::Float32, "float32", "32-bit floats"},
+      OptionInfo<E>{E::BFloat16, "bfloat16", "bfloat16 weights and activations"},
+      OptionInfo<E>{E::Float16, "float16", "float16 weights and activations"},
+  };
+}
+
+enum class OnError { Error, Default };
+constexpr auto option_table(OnError) {
+  using E = OnError;
+  return std::array{
+      OptionInfo<E>{E::Error, "error", "a failing reward program stops the run"},
+      OptionInfo<E>{E::Default, "default", "a failing reward program scores default_score"},
+  };
+}
+
+enum class RewardKind { Format, TagCount, Math, Gsm8k, Countdown, Exact, Regex, Choice, Command };
+constexpr auto option_table(RewardKind) {
+  using E = RewardKind;
+  return std::array{
+      OptionInfo<E>{E::Format, "format", "1 for <think>...</think><answer>...</answer>"},
+      OptionInfo<E>{E::TagCount, "tag_count", "0.25 per well-placed format tag"},
+      OptionInfo<E>{E::Math, "math", "the final answer equals the reference (LaTeX-aware)"},
+      OptionInfo<E>{E::Gsm8k, "gsm8k", "the final number equals the reference"},
+      OptionInfo<E>{E::Countdown, "countdown", "the <answer> expression reaches the target"},
+      OptionInfo<E>{E::Exact, "exact", "the answer equals the reference, whitespace squeezed"},
+      OptionInfo<E>{E::Regex, "regex", "1 when the completion matches `pattern`"},
+      OptionInfo<E>{E::Choice, "choice", "the multiple-choice letter equals the reference"},
+      OptionInfo<E>{E::Command, "command", "the score a program prints"},
+  };
+}
+
+// The verifiers that grade evaluation (their final-answer extraction and equivalence).
+enum class EvalTask { Math, Gsm8k, Countdown, Exact, Choice };
+constexpr auto option_table(EvalTask) {
+  using E = EvalTask;
+  return std::array{
+      OptionInfo<E>{E::Math, "math", "LaTeX-aware final-answer equivalence"},
+      OptionInfo<E>{E::Gsm8k, "gsm8k", "the final number"},
+      OptionInfo<E>{E::Countdown, "countdown", "the expression reaches the target with the given numbers"},
+      OptionInfo<E>{E::Exact, "exact", "the answer, whitespace squeezed"},
+      OptionInfo<E>{E::Choice, "choice", "the multiple-choice letter"},
+  };
+}
+
+enum class FormatMode { Strict, Lenient };
+constexpr auto option_table(FormatMode) {
+  using E = FormatMode;
+  return std::array{
+      OptionInfo<E>{E::Strict, "strict", "nothing but whitespace around the blocks, one of each tag"},
+      OptionInfo<E>{E::Lenient, "lenient", "the blocks may be surrounded by other text"},
+  };
+}
+
+enum class Gsm8kMode { Strict, Flexible };
+constexpr auto option_table(Gsm8kMode) {
+  using E = Gsm8kMode;
+  return std::array{
+      OptionInfo<E>{E::Strict, "strict", "the number after '#### '"},
+      OptionInfo<E>{E::Flexible, "flexible", "the last number in the completion"},
+  };
+}
+
+enum class SftInit { Pretrained, Random };
+constexpr auto option_table(SftInit) {
+  using E = SftInit;
+  return std::array{
+      OptionInfo<E>{E::Pretrained, "pretrained", "model.path's weights"},
+      OptionInfo<E>{E::Random, "random", "fresh weights drawn from sft.seed with model.path's config.json"},
+  };
+}
+
+enum class FinishReason { Stop, Length };
+constexpr auto option_table(FinishReason) {
+  using E = FinishReason;
+  return std::array{
+      OptionInfo<E>{E::Stop, "stop", "an end token, stop token or stop string ended the completion"},
+      OptionInfo<E>{E::Length, "length", "max_new_tokens was reached"},
+  };
+}
+
+// The named prompt templates (data.template may also be a text with {prompt}).
+enum class TemplateName { R1Zero, Countdown, Plain, Chat, ChatMl, Llama3 };
+constexpr auto option_table(TemplateName) {
+  using E = TemplateName;
+  return std::array{
+      OptionInfo<E>{E::R1Zero, "r1_zero", "DeepSeek-R1-Zero's conversation prompt"},
+      OptionInfo<E>{E::Countdown, "countdown", "TinyZero's countdown prompt"},
+      OptionInfo<E>{E::Plain, "plain", "the prompt as it is"},
+      OptionInfo<E>{E::Chat, "chat", "the ChatML format (as chatml)"},
+      OptionInfo<E>{E::ChatMl, "chatml", "<|im_start|>user ... <|im_start|>assistant"},
+      OptionInfo<E>{E::Llama3, "llama3", "the Llama 3 chat format"},
+  };
+}
+
+// The option's name ("dr_grpo").
+template <class E>
+std::string option_name(E value) {
+  for (const auto& o : option_table(E{}))
+    if (o.value == value) return std::string(o.name);
+  return "?";
+}
+
+// The value named `name`, if any.
+template <class E>
+std::optional<E> parse_option(std::string_view name) {
+  for (const auto& o : option_table(E{}))
+    if (o.name == name) return o.value;
+  return std::nullopt;
+}
+
+// Every name, in table order.
+template <class E>
+std::vector<std::string> option_names() {
+  std::vector<std::string> out;
+  for (const auto& o : option_table(E{})) out.emplace_back(o.name);
+  return out;
+}
+
+// "a | b | c", for help texts.
+template <class E>
+std::string option_list(std::string_view separator = " | ") {
+  std::string out;
+  for (const auto& o : option_table(E{})) out += (out.empty() ? "" : std::string(separator)) + std::string(o.name);
+  return out;
+}
+
+// "a (meaning), b (meaning)", for help texts.
+template <class E>
+std::string option_help() {
+  std::string out;
+  for (const auto& o : option_table(E{}))
+    out += (out.empty() ? "" : ", ") + std::string(o.name) + " (" + std::string(o.meaning) + ")";
+  return out;
+}
+
+// "unknown value 'x'; use one of a, b, c (did you mean 'y'?)".
+template <class E>
+std::string unknown_option_message(std::string_view name) {
+  const auto names = option_names<E>();
+  const std::string hint = closest(std::string(name), names);
+  return "unknown value '" + std::string(name) + "'; use one of " + option_list<E>(", ") +
+         (hint.empty() ? "" : " (did you mean '" + hint + "'?)");
+}
+
+// The value named `name`; InputError "{what}: unknown value ..." otherwise.
+template <class E>
+E require_option(std::string_view name, const std::string& what) {
+  if (auto v = parse_option<E>(name)) return *v;
+  throw InputError(what + ": " + unknown_option_message<E>(name));
+}
+
+}  // namespace r1

@@ -1,0 +1,67 @@
+// Evaluation of a model on a test set with a task's verifier: pass@1, pass@k, maj@k and format rate.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "r1/core/config.h"
+#include "r1/data/dataset.h"
+#include "r1/generation/generate.h"
+#include "r1/model/decoder.h"
+#include "r1/tokenizer/tokenizer.h"
+
+namespace r1 {
+
+struct EvalOptions {
+  EvalTask task = EvalTask::Math;        // verifier: math | gsm8k | countdown | exact | choice
+  std::string template_name = "r1_zero";  // prompt template
+  int num_samples = 1;                   // k samples per problem
+  int max_problems = 0;                  // 0 = all
+  int max_new_tokens = 512;
+  int batch_size = 64;
+  SamplingOptions sampling;              // temperature 0 = greedy
+  std::vector<std::string> stop = {"</answer>"};
+  uint64_t seed = 0;
+  bool progress = false;
+};
+
+struct ProblemResult {
+  std::size_t index = 0;                  // dataset row
+  std::string prompt;                     // after the template
+  std::string answer;                     // reference
+  std::vector<std::string> completions;   // k samples
+  std::vector<std::string> predictions;   // extracted final answers ("" when none)
+  std::vector<bool> correct;
+  std::vector<bool> formatted;            // strict R1 format
+  std::vector<int> lengths;               // completion tokens
+  std::string majority;                   // most frequent non-empty prediction
+  bool majority_correct = false;
+};
+
+struct EvalSummary {
+  int problems = 0;
+  int k = 1;
+  double pass_at_1 = 0;       // mean fraction of correct samples
+  double pass_at_k = 0;       // fraction of problems with at least one correct sample
+  double maj_at_k = 0;        // fraction whose majority answer is correct
+  double format_rate = 0;     // fraction of samples in the strict R1 format
+  double mean_length = 0;     // completion tokens
+  nlohmann::json to_json() const;
+};
+
+struct EvalReport {
+  EvalSummary summary;
+  std::vector<ProblemResult> problems;
+};
+
+// Options from a run config: eval.* with the rollout's length, batch, stop strings and top_p;
+// greedy when eval.num_samples is 1, else the rollout temperature.
+EvalOptions eval_options(const Config& config);
+
+EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options);
+
+nlohmann::json to_json(const ProblemResult& result);
+
+}  // namespace r1

@@ -1,0 +1,57 @@
+// The rollout engine: B prompts x G samples, prefilled once per prompt, decoded together with a KV cache.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "r1/generation/sampler.h"
+#include "r1/generation/stop.h"
+#include "r1/model/decoder.h"
+#include "r1/tokenizer/tokenizer.h"
+
+namespace r1 {
+
+struct GenerateOptions {
+  int group_size = 1;                  // G completions per prompt
+  int max_new_tokens = 256;            // finish_reason "length" when reached
+  int batch_size = 64;                 // completion rows decoded together (bounds memory)
+  SamplingOptions sampling;
+  std::vector<std::string> stop;       // stop strings, e.g. "</answer>", matched on the decoded text
+  std::vector<int> stop_token_ids;     // ended like EOS, in addition to the EOS ids
+  uint64_t seed = 0;                   // used by callers that build the generator (make_generator)
+  bool progress = false;               // progress line on stderr
+};
+
+struct Completion {
+  int prompt_index = 0;
+  int sample = 0;                  // 0..G-1
+  std::vector<int> token_ids;      // includes the EOS / stop token that ended it
+  std::vector<float> logprobs;     // per token: log_softmax(logits / T) at the chosen token (T = 1 when greedy)
+  std::string text;                // decode(token_ids), special tokens skipped
+  FinishReason finish_reason = FinishReason::Length;  // stop (EOS, stop token or stop string) or length
+};
+
+// Generates B*G completions for `prompts` (token ids, each non-empty), ordered prompt-major,
+// sample-minor. Rows are processed `batch_size` at a time: each distinct prompt of a chunk is
+// prefilled once (left-padded), its cache rows are copied to its samples, then all rows
+// decode together, one token per step; finished rows are compacted out of the batch.
+//
+// A row stops at an id in `end_ids` (EOS) or options.stop_token_ids (the id is kept), at the
+// token whose decoding first contains a stop string (kept; text = decode(kept tokens), so it
+// ends with the stop string plus whatever else that last token spells), or after
+// max_new_tokens ("length"); see StopChecker. Runs without autograd, in the model's dtype.
+std::vector<Completion> generate(CausalLM& model, const TextDecoder& decode, const std::vector<int>& end_ids,
+                                 const std::vector<std::vector<int>>& prompts, const GenerateOptions& options,
+                                 torch::Generator& gen);
+
+// The same with text from tokenizer.decode(ids, skip_special_tokens = true) and end ids from
+// the tokenizer's eos_ids() plus the model config's eos_token_id.
+std::vector<Completion> generate(CausalLM& model, const Tokenizer& tokenizer,
+                                 const std::vector<std::vector<int>>& prompts, const GenerateOptions& options,
+                                 torch::Generator& gen);
+
+}  // namespace r1

@@ -1,0 +1,22 @@
+// Per-token log-probabilities of chosen tokens from hidden states, without [N*T, V] logits in memory.
+//
+// Dimension letters: N sequences, T tokens, D hidden size, V vocabulary.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace r1 {
+
+struct TokenLogProbs {
+  torch::Tensor logp;     // [N, T], differentiable w.r.t. hidden and weight
+  torch::Tensor entropy;  // [N, T], detached; undefined unless asked for
+};
+
+// Per-token log-probabilities (and, with_entropy, entropies) of `targets` under
+// softmax(hidden W^T / temperature), computed `chunk_rows` rows at a time so that [N*T, V] float32
+// logits never exist at once, in forward or backward (the backward recomputes each chunk's logits).
+TokenLogProbs chunked_token_logprobs(const torch::Tensor& hidden /*[N,T,D]*/, const torch::Tensor& weight /*[V,D]*/,
+                                     const torch::Tensor& targets /*[N,T] int64*/, double temperature,
+                                     bool with_entropy = true, int64_t chunk_rows = 1024);
+
+}  // namespace r1

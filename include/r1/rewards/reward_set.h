@@ -1,0 +1,102 @@
+// Rule-based rewards: verifiers that score completions, combined into a weighted RewardSet.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "r1/core/config.h"
+
+namespace r1 {
+
+// One completion to score. `prompt` is the text the model saw (after the template), so that the
+// format reward knows when the prompt already opened the <think> block.
+struct RewardInput {
+  const std::string& prompt;
+  const std::string& completion;
+  const std::string& answer;          // the reference answer
+  const nlohmann::json& metadata;     // extra dataset fields, e.g. countdown numbers and target
+};
+
+class RewardFunction {
+ public:
+  virtual ~RewardFunction() = default;
+  virtual std::string name() const = 0;
+  // One score per input, in order.
+  virtual std::vector<double> score(const std::vector<RewardInput>& batch) = 0;
+  // Scores replaced by a default since construction (the command reward with on_error: default).
+  virtual int failures() const { return 0; }
+};
+
+// Builds the reward `config.name` names; InputError on a bad config (unknown mode, bad regex,
+// a command program that does not exist or is not executable).
+std::unique_ptr<RewardFunction> make_reward(const RewardConfig& config);
+
+struct RewardScores {
+  std::vector<double> total;                                  // weighted sum per completion
+  std::map<std::string, std::vector<double>> per_reward;      // unweighted, by reward key (see names())
+  std::map<std::string, int> failures;                        // defaults used in this call, by reward key
+};
+
+// The weighted list of rewards from the config.
+class RewardSet {
+ public:
+  explicit RewardSet(const std::vector<RewardConfig>& configs);
+  RewardScores score(const std::vector<RewardInput>& batch);
+  // Reward keys in config order: the name, or name_2, name_3... when a name repeats.
+  std::vector<std::string> names() const;
+
+ private:
+  struct Entry {
+    std::string key;
+    double weight;
+    std::unique_ptr<RewardFunction> fn;
+    int failures_seen = 0;
+  };
+  std::vector<Entry> entries_;
+};
+
+// For evaluation (pass@k, maj@k): the task's final-answer extraction and equivalence.
+std::optional<std::string> extract_answer(EvalTask task, const std::string& completion);
+bool answers_match(EvalTask task, const std::string& predicted, const std::string& reference,
+                   const nlohmann::json& metadata);
+
+// Tags of the R1-Zero format.
+struct FormatTags {
+  std::string think_open = "<think>";
+  std::string think_close = "</think>";
+  std::string answer_open = "<answer>";
+  std::string answer_close = "</answer>";
+};
+
+// Format reward for one completion: 1 when it is <think>...</think> then <answer>...</answer> (the
+// <think> may sit at the end of the prompt instead). strict: nothing but whitespace around and one
+// of each tag; lenient: the blocks may be surrounded by other text.
+double format_score(const std::string& prompt, const std::string& completion, bool strict,
+                    const FormatTags& tags = {});
+
+// tag_count reward: 0.25 for each of the four tags that occurs exactly once and after the previous tag.
+double tag_count_score(const std::string& prompt, const std::string& completion, const FormatTags& tags = {});
+
+// GSM8K: the number after "#### " (strict), or the last number (flexible), with commas and $ removed.
+std::optional<std::string> extract_gsm8k_answer(const std::string& completion, bool strict);
+// Numeric equality of a GSM8K prediction and a reference (a bare number or a solution ending in #### N).
+bool gsm8k_answers_equal(const std::string& predicted, const std::string& reference);
+
+// Countdown: 1 when the <answer> expression uses each of `numbers` exactly once and equals `target`
+// (|value - target| < 1e-5), `format_score` when an <answer> is present but wrong, else 0.
+double countdown_score(const std::string& completion, const std::vector<long long>& numbers, double target,
+                       double format_score);
+
+// Multiple choice: the letter (A-J) a completion or reference answer names, if any.
+std::optional<char> extract_choice(const std::string& text);
+
+// exact: the <answer> block, else the last \boxed, else the whole completion, whitespace squeezed.
+std::optional<std::string> extract_exact_answer(const std::string& completion);
+bool exact_answers_equal(const std::string& predicted, const std::string& reference);
+
+}  // namespace r1

@@ -1,0 +1,65 @@
+// The GRPO algorithm: group-normalised advantages, the clipped surrogate loss with its variants, KL estimators.
+//
+// Dimension letters: B prompts, G group size, N = B*G completions (or a
+// micro-batch of them), T completion tokens, D hidden size, V vocabulary.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "r1/core/config.h"
+
+namespace r1 {
+
+// Advantages from rewards laid out group by group ([B*G], prompt-major).
+//   group: (r - group mean) / (group std + eps)   (std with Bessel's correction, as TRL)
+//   batch: (r - group mean) / (batch std + eps)
+//   none:  r - group mean                          (Dr. GRPO)
+torch::Tensor compute_advantages(const torch::Tensor& rewards /*[B*G]*/, int group_size, ScaleRewards scale_rewards,
+                                 double eps = 1e-4);
+
+// Per-group reward standard deviations [B], to find zero-variance groups.
+torch::Tensor group_std(const torch::Tensor& rewards /*[B*G]*/, int group_size);
+
+// Per-token KL(policy || reference) estimate from log-probs of the sampled tokens.
+//   k1: logp - ref          k2: (logp - ref)^2 / 2          k3: exp(ref - logp) - (ref - logp) - 1
+torch::Tensor kl_estimate(const torch::Tensor& logp, const torch::Tensor& ref_logp, KlEstimator estimator);
+
+// How per-token losses of one micro-batch are summed so that accumulating the
+// micro-batches' gradients gives exactly the loss of the whole step's batch.
+struct LossNormalizer {
+  LossType loss_type = LossType::Dapo;
+  int64_t total_sequences = 0;  // sequences in the step's batch
+  int64_t total_tokens = 0;     // completion tokens (mask = 1) in the step's batch
+  int64_t num_micro_batches = 1;
+  int64_t max_new_tokens = 1;
+
+  // Weight of each token [N, T] of a micro-batch with completion mask [N, T].
+  torch::Tensor token_weights(const torch::Tensor& mask /*[N,T] float*/) const;
+};
+
+// One micro-batch of the policy-gradient objective.
+struct PolicyLossInput {
+  torch::Tensor logp;        // [N, T] current policy log-probs of the sampled tokens (with grad)
+  torch::Tensor old_logp;    // [N, T] log-probs when the rollout was sampled (no grad)
+  torch::Tensor ref_logp;    // [N, T] reference model log-probs; undefined when beta == 0
+  torch::Tensor advantages;  // [N]
+  torch::Tensor mask;        // [N, T] 1 for completion tokens that count, 0 for padding
+};
+
+// The loss and its detached diagnostics, each a token-weighted sum over this micro-batch (divide by
+// tokens for means), left on the loss's device as scalar tensors so that a step reads them once.
+struct PolicyLossOutput {
+  torch::Tensor loss;          // scalar, with grad; already normalised for accumulation
+  torch::Tensor policy_loss;   // sum over tokens of -min(r A, clip(r) A)
+  torch::Tensor kl;            // sum over tokens of the KL estimate (0 when beta == 0)
+  torch::Tensor clipped_low;   // tokens with r < 1 - epsilon and A < 0
+  torch::Tensor clipped_high;  // tokens with r > 1 + epsilon_high and A > 0
+  torch::Tensor tokens;        // tokens counted (mask sum)
+};
+
+PolicyLossOutput policy_loss(const PolicyLossInput& in, const GrpoConfig& cfg, const LossNormalizer& norm);
+
+}  // namespace r1

@@ -1,0 +1,90 @@
+// One step's rollout batch (prompt groups with their scored samples) and its padded training tensors.
+//
+// Dimension letters: B prompts, G group size, N rows of a micro-batch, P prompt
+// tokens (left-padded), T completion tokens (right-padded), D hidden size.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "r1/generation/generate.h"
+#include "r1/model/decoder.h"
+#include "r1/model/logprobs.h"
+#include "r1/rewards/reward_set.h"
+
+namespace r1 {
+
+// One completion of a group, with what it scored.
+struct Sample {
+  Completion completion;       // tokens, their sampling log-probs, text, finish reason
+  std::vector<double> scores;  // unweighted, one per reward in RewardSet::names() order
+  double reward = 0;           // weighted sum of the scores
+  double advantage = 0;        // set by the advantage estimator
+};
+
+// A prompt and its G samples.
+struct PromptGroup {
+  std::size_t example_index = 0;  // dataset row
+  std::string prompt_text;        // after the template
+  std::vector<int> prompt_ids;
+  std::vector<Sample> samples;    // [G]
+};
+
+// Where the step's rollout time went, and what dynamic sampling dropped (summed over refill rounds).
+struct RolloutStats {
+  double generate_s = 0;
+  double reward_s = 0;
+  int64_t dropped_groups = 0;
+  std::map<std::string, int> reward_failures;  // defaults used by rewards, by reward key
+};
+
+struct RolloutBatch {
+  std::vector<PromptGroup> groups;  // [B]
+  RolloutStats stats;
+
+  std::size_t num_completions() const;
+  // Rewards [B*G] float64, prompt-major.
+  torch::Tensor rewards() const;
+  // Writes advantages [B*G] (prompt-major) into the samples.
+  void set_advantages(const torch::Tensor& advantages);
+  // Appends another round's groups and adds up its stats.
+  void append(RolloutBatch&& other);
+};
+
+// A sample with the group it belongs to, for building training rows.
+struct SampleRef {
+  const PromptGroup* group;
+  const Sample* sample;
+};
+
+// Every sample of the batch, prompt-major.
+std::vector<SampleRef> sample_refs(const RolloutBatch& batch);
+
+// Token ids of a templated prompt, with the tokenizer's special tokens (BOS when it adds one),
+// but a single BOS when the template text already starts with it (e.g. the llama3 chat format).
+std::vector<int> encode_prompt(const Tokenizer& tokenizer, const std::string& text);
+
+// Padded model inputs for some samples of a rollout batch.
+struct TrainingBatch {
+  torch::Tensor input_ids;        // [N, P+T] int64: left-padded prompt, then right-padded completion
+  torch::Tensor attention_mask;   // [N, P+T] int64, 1 = token
+  torch::Tensor targets;          // [N, T] int64 completion ids (0 at padding)
+  torch::Tensor completion_mask;  // [N, T] float32, 1 = completion token that counts in the loss
+  torch::Tensor advantages;       // [N] float32
+  int64_t prompt_len = 0;         // P
+};
+
+// `rows` as tensors on `device`. With mask_truncated, completions that hit max_new_tokens get an
+// all-zero completion mask.
+TrainingBatch make_training_batch(const std::vector<SampleRef>& rows, int pad_id, bool mask_truncated,
+                                  torch::Device device);
+
+// Log-probs and entropies [N, T] of the completion tokens under `model` at `temperature`; the
+// entropies only when `with_entropy` (they cost a second pass over each chunk's logits).
+TokenLogProbs completion_logprobs(CausalLM& model, const TrainingBatch& batch, double temperature,
+                                  bool with_entropy = true);
+
+}  // namespace r1

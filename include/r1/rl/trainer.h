@@ -1,0 +1,104 @@
+// GRPO training: Trainer::run() reads as the algorithm (rollout, reward, advantage, update, log, checkpoint).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "r1/core/config.h"
+#include "r1/data/dataset.h"
+#include "r1/model/decoder.h"
+#include "r1/rewards/reward_set.h"
+#include "r1/rl/grpo.h"
+#include "r1/rl/rollout.h"
+#include "r1/rl/trainer_state.h"
+#include "r1/tokenizer/tokenizer.h"
+#include "r1/train/optimizer.h"
+#include "r1/train/run_directory.h"
+
+namespace r1 {
+
+// What one step's policy updates measured (means over completion tokens).
+struct UpdateStats {
+  double loss = 0;          // the step's objective (sum over micro-batches), last iteration
+  double policy_loss = 0;   // mean per-token clipped surrogate
+  double kl = 0;            // mean per-token KL estimate (0 when beta == 0)
+  double entropy = 0;       // mean per-token policy entropy
+  double clip_low = 0;      // fraction of tokens clipped at 1 - epsilon (A < 0)
+  double clip_high = 0;     // fraction clipped at 1 + epsilon_high (A > 0)
+  double grad_norm = 0;     // before clipping, last iteration
+  double lr = 0;
+  int64_t tokens = 0;       // completion tokens in the loss
+  int skipped_updates = 0;  // updates skipped for a non-finite loss or gradient
+  double logprob_s = 0;     // seconds computing frozen log-probs (reference, old policy)
+};
+
+// Where one step's time went.
+struct StepTimings {
+  double rollout_s = 0;  // generation (all refill rounds)
+  double reward_s = 0;   // scoring
+  double update_s = 0;   // frozen log-probs and policy updates
+  double step_s = 0;
+};
+
+class Trainer {
+ public:
+  // Loads the model (or the checkpoint to resume), tokenizer, data and rewards;
+  // InputError for anything wrong with them, before any training work.
+  Trainer(Config config, ResumeOptions resume);
+  ~Trainer();
+
+  // Trains to config.train.steps. On SIGINT/SIGTERM: finishes the current step,
+  // saves a checkpoint and throws Interrupted.
+  void run();
+
+  const std::filesystem::path& run_dir() const { return run_.path(); }
+
+ private:
+  RolloutBatch rollout(int64_t step);
+  RolloutBatch sample_groups(int64_t step, int round, std::size_t num_prompts);
+  void compute_advantages(RolloutBatch& batch) const;
+  UpdateStats update(const RolloutBatch& batch);
+
+  // The parts of update(): padded micro-batches; the frozen log-probs (reference model, and the
+  // policy before the first update when num_iterations > 1); one pass of loss and gradient.
+  std::vector<TrainingBatch> micro_batches(const RolloutBatch& batch) const;
+  struct FrozenLogProbs {
+    std::vector<torch::Tensor> reference;   // [N, T] per micro-batch; undefined when beta == 0
+    std::vector<torch::Tensor> old_policy;  // [N, T] per micro-batch; undefined when num_iterations == 1
+  };
+  FrozenLogProbs frozen_logprobs(const std::vector<TrainingBatch>& micro);
+  struct IterationSums;
+  IterationSums policy_iteration(const std::vector<TrainingBatch>& micro, const FrozenLogProbs& frozen,
+                                 const LossNormalizer& norm);
+
+  nlohmann::json step_metrics(int64_t step, const RolloutBatch& batch, const UpdateStats& stats,
+                              const StepTimings& timings, int64_t step_tokens) const;
+  void log_console(int64_t step, const nlohmann::json& m) const;
+  void log_samples(int64_t step, const RolloutBatch& batch);
+  void evaluate(int64_t step);
+  void save(int64_t step);
+
+  // Declared in the order they are built: cheap checks of data and rewards come
+  // before the model is loaded.
+  Config config_;
+  RunDirectory run_;
+  torch::Device device_;
+  Dataset dataset_;
+  DataSampler sampler_;
+  RewardSet rewards_;
+  LoadedModel policy_;
+  std::shared_ptr<Tokenizer> tokenizer_;
+  std::optional<LoadedModel> reference_;
+  std::unique_ptr<Optimizer> optimizer_;
+
+  TrainerState state_;      // what the run has done, saved in checkpoints
+  int64_t start_step_ = 0;  // steps completed before this process started
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace r1

@@ -1,0 +1,109 @@
+#include "r1/eval/evaluate.h"
+
+#include <map>
+
+#include "r1/data/prompt_template.h"
+#include "r1/rewards/reward_set.h"
+#include "r1/rl/rollout.h"
+
+namespace r1 {
+
+nlohmann::json EvalSummary::to_json() const {
+  return {{"problems", problems},   {"k", k},
+          {"pass@1", pass_at_1},    {fmt::format("pass@{}", k), pass_at_k},
+          {fmt::format("maj@{}", k), maj_at_k}, {"format_rate", format_rate},
+          {"mean_length", mean_length}};
+}
+
+nlohmann::json to_json(const ProblemResult& r) {
+  return {{"index", r.index},           {"prompt", r.prompt},       {"answer", r.answer},
+          {"completions", r.completions}, {"predictions", r.predictions}, {"correct", r.correct},
+          {"formatted", r.formatted},   {"lengths", r.lengths},     {"majority", r.majority},
+          {"majority_correct", r.majority_correct}};
+}
+
+EvalOptions eval_options(const Config& config) {
+  EvalOptions options;
+  options.task = config.eval.task;
+  options.template_name = config.data.template_;
+  options.num_samples = config.eval.num_samples;
+  options.max_problems = config.eval.max_problems;
+  options.max_new_tokens = config.rollout.max_new_tokens;
+  options.batch_size = config.rollout.batch_size;
+  options.stop = config.rollout.stop;
+  options.sampling.temperature = config.eval.num_samples > 1 ? config.rollout.temperature : 0.0;
+  options.sampling.top_p = config.rollout.top_p;
+  options.seed = static_cast<uint64_t>(config.train.seed);
+  return options;
+}
+
+EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options) {
+  std::size_t n = data.size();
+  if (options.max_problems > 0) n = std::min<std::size_t>(n, static_cast<std::size_t>(options.max_problems));
+  EvalReport report;
+  std::vector<std::vector<int>> prompts;
+  for (std::size_t i = 0; i < n; ++i) {
+    ProblemResult r;
+    r.index = i;
+    r.prompt = apply_template(options.template_name, data[i].prompt);
+    r.answer = data[i].answer;
+    prompts.push_back(encode_prompt(tokenizer, r.prompt));
+    report.problems.push_back(std::move(r));
+  }
+  GenerateOptions gen;
+  gen.group_size = options.num_samples;
+  gen.max_new_tokens = options.max_new_tokens;
+  gen.batch_size = std::max(options.batch_size, options.num_samples);
+  gen.sampling = options.sampling;
+  gen.stop = options.stop;
+  gen.seed = options.seed;
+  gen.progress = options.progress;
+  auto generator = make_generator(options.seed, model->options().device());
+  auto completions = generate(model, tokenizer, prompts, gen, generator);
+
+  double correct_sum = 0, any_sum = 0, maj_sum = 0, format_sum = 0, length_sum = 0;
+  for (const auto& c : completions) {
+    auto& r = report.problems[static_cast<std::size_t>(c.prompt_index)];
+    const auto& ex = data[r.index];
+    auto predicted = extract_answer(options.task, c.text);
+    bool ok = predicted && answers_match(options.task, *predicted, ex.answer, ex.metadata);
+    r.completions.push_back(c.text);
+    r.predictions.push_back(predicted.value_or(""));
+    r.correct.push_back(ok);
+    r.formatted.push_back(format_score(r.prompt, c.text, /*strict=*/true) >= 1.0);
+    r.lengths.push_back(static_cast<int>(c.token_ids.size()));
+  }
+  for (auto& r : report.problems) {
+    std::map<std::string, int> votes;
+    int first_best = 0;
+    for (std::size_t s = 0; s < r.predictions.size(); ++s) {
+      if (r.predictions[s].empty()) continue;
+      int v = ++votes[r.predictions[s]];
+      if (v > first_best) {  // ties go to the answer that reached the count first
+        first_best = v;
+        r.majority = r.predictions[s];
+      }
+    }
+    const auto& ex = data[r.index];
+    r.majority_correct = !r.majority.empty() && answers_match(options.task, r.majority, ex.answer, ex.metadata);
+    const double k = static_cast<double>(std::max<std::size_t>(1, r.correct.size()));
+    const double c = static_cast<double>(std::count(r.correct.begin(), r.correct.end(), true));
+    correct_sum += c / k;
+    any_sum += c > 0 ? 1 : 0;
+    maj_sum += r.majority_correct ? 1 : 0;
+    format_sum += static_cast<double>(std::count(r.formatted.begin(), r.formatted.end(), true)) / k;
+    for (int len : r.lengths) length_sum += len / k;
+  }
+  auto& s = report.summary;
+  s.problems = static_cast<int>(n);
+  s.k = options.num_samples;
+  const double denom = std::max<double>(1.0, static_cast<double>(n));
+  s.pass_at_1 = correct_sum / denom;
+  s.pass_at_k = any_sum / denom;
+  s.maj_at_k = maj_sum / denom;
+  s.format_rate = format_sum / denom;
+  s.mean_length = length_sum / denom;
+  return report;
+}
+
+}  // namespace r1

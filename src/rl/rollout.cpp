@@ -1,0 +1,99 @@
+#include "r1/rl/rollout.h"
+
+#include <torch/torch.h>
+
+namespace r1 {
+
+std::size_t RolloutBatch::num_completions() const {
+  std::size_t n = 0;
+  for (const auto& g : groups) n += g.samples.size();
+  return n;
+}
+
+torch::Tensor RolloutBatch::rewards() const {
+  std::vector<double> r;
+  r.reserve(num_completions());
+  for (const auto& g : groups)
+    for (const auto& s : g.samples) r.push_back(s.reward);
+  return torch::tensor(r, torch::kFloat64);  // [B*G]
+}
+
+void RolloutBatch::set_advantages(const torch::Tensor& advantages) {
+  auto a = advantages.to(torch::kCPU, torch::kFloat64).contiguous();  // [B*G]
+  TORCH_CHECK(a.numel() == static_cast<int64_t>(num_completions()), "one advantage per completion");
+  const double* p = a.data_ptr<double>();
+  for (auto& g : groups)
+    for (auto& s : g.samples) s.advantage = *p++;
+}
+
+void RolloutBatch::append(RolloutBatch&& other) {
+  for (auto& g : other.groups) groups.push_back(std::move(g));
+  stats.generate_s += other.stats.generate_s;
+  stats.reward_s += other.stats.reward_s;
+  stats.dropped_groups += other.stats.dropped_groups;
+  for (const auto& [name, n] : other.stats.reward_failures) stats.reward_failures[name] += n;
+}
+
+std::vector<SampleRef> sample_refs(const RolloutBatch& batch) {
+  std::vector<SampleRef> out;
+  out.reserve(batch.num_completions());
+  for (const auto& g : batch.groups)
+    for (const auto& s : g.samples) out.push_back({&g, &s});
+  return out;
+}
+
+std::vector<int> encode_prompt(const Tokenizer& tokenizer, const std::string& text) {
+  auto ids = tokenizer.encode(text, /*add_special_tokens=*/true);
+  const auto bos = tokenizer.bos_id();
+  if (bos && ids.size() >= 2 && ids[0] == *bos && ids[1] == *bos) ids.erase(ids.begin());
+  return ids;
+}
+
+TrainingBatch make_training_batch(const std::vector<SampleRef>& rows, int pad_id, bool mask_truncated,
+                                  torch::Device device) {
+  const auto n = static_cast<int64_t>(rows.size());
+  int64_t p = 1, t = 1;
+  for (const auto& r : rows) {
+    p = std::max<int64_t>(p, static_cast<int64_t>(r.group->prompt_ids.size()));
+    t = std::max<int64_t>(t, static_cast<int64_t>(r.sample->completion.token_ids.size()));
+  }
+  auto ids = torch::full({n, p + t}, pad_id, torch::kLong);    // [N, P+T]
+  auto attn = torch::zeros({n, p + t}, torch::kLong);          // [N, P+T]
+  auto targets = torch::zeros({n, t}, torch::kLong);           // [N, T]
+  auto mask = torch::zeros({n, t}, torch::kFloat32);           // [N, T]
+  auto adv = torch::zeros({n}, torch::kFloat32);               // [N]
+  auto ids_a = ids.accessor<int64_t, 2>();
+  auto attn_a = attn.accessor<int64_t, 2>();
+  auto tgt_a = targets.accessor<int64_t, 2>();
+  auto mask_a = mask.accessor<float, 2>();
+  auto adv_a = adv.accessor<float, 1>();
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& c = rows[i].sample->completion;
+    const auto& prompt = rows[i].group->prompt_ids;
+    const int64_t pl = static_cast<int64_t>(prompt.size());
+    for (int64_t j = 0; j < pl; ++j) {
+      ids_a[i][p - pl + j] = prompt[j];
+      attn_a[i][p - pl + j] = 1;
+    }
+    const bool counts = !(mask_truncated && c.finish_reason == FinishReason::Length);
+    for (std::size_t j = 0; j < c.token_ids.size(); ++j) {
+      ids_a[i][p + static_cast<int64_t>(j)] = c.token_ids[j];
+      attn_a[i][p + static_cast<int64_t>(j)] = 1;
+      tgt_a[i][static_cast<int64_t>(j)] = c.token_ids[j];
+      mask_a[i][static_cast<int64_t>(j)] = counts ? 1.f : 0.f;
+    }
+    adv_a[i] = static_cast<float>(rows[i].sample->advantage);
+  }
+  return {ids.to(device), attn.to(device), targets.to(device), mask.to(device), adv.to(device), p};
+}
+
+TokenLogProbs completion_logprobs(CausalLM& model, const TrainingBatch& batch, double temperature,
+                                  bool with_entropy) {
+  auto hidden = model->hidden_states(batch.input_ids, batch.attention_mask);  // [N, P+T, D]
+  const int64_t t = batch.targets.size(1);
+  // The hidden state at position i predicts token i + 1: positions P-1 .. P+T-2 predict the completion.
+  auto h = hidden.narrow(1, batch.prompt_len - 1, t);  // [N, T, D]
+  return chunked_token_logprobs(h, model->lm_head_weight(), batch.targets, temperature, with_entropy);
+}
+
+}  // namespace r1

@@ -1,0 +1,429 @@
+#include "r1/rl/trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "r1/core/error.h"
+#include "r1/core/signals.h"
+#include "r1/data/prompt_template.h"
+#include "r1/eval/evaluate.h"
+#include "r1/train/checkpoint.h"
+
+namespace r1 {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+std::string hms(double seconds) {
+  auto s = static_cast<int64_t>(std::max(0.0, seconds));
+  return fmt::format("{:02d}:{:02d}:{:02d}", s / 3600, (s / 60) % 60, s % 60);
+}
+
+// A seed for step `step`, refill round `round`: sampling is reproducible per step,
+// so a resumed run needs no saved RNG state to continue exactly.
+uint64_t step_seed(uint64_t seed, int64_t step, int round) {
+  uint64_t x = seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(step) * 0xBF58476D1CE4E5B9ULL +
+               static_cast<uint64_t>(round) * 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  x *= 0xD6E8FEB86659FD93ULL;
+  x ^= x >> 32;
+  return x & 0x7FFFFFFFFFFFFFFFULL;
+}
+
+double mean(const std::vector<double>& v) {
+  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+}  // namespace
+
+Trainer::Trainer(Config config, ResumeOptions resume)
+    : config_(std::move(config)),
+      run_(config_, ConfigUse::Train, resume),
+      device_(resolve_device(config_.model.device)),
+      dataset_(Dataset::load_jsonl(config_.data.train, config_.data)),
+      sampler_(dataset_.size(), static_cast<uint64_t>(config_.train.seed), config_.data.shuffle),
+      rewards_(config_.rewards),
+      policy_(load_model(run_.model_source(), resolve_dtype(config_.model.dtype, device_), device_)),
+      tokenizer_(Tokenizer::load(run_.model_source())) {
+  started_ = std::chrono::steady_clock::now();
+  policy_.model->set_gradient_checkpointing(config_.train.gradient_checkpointing);
+  if (config_.grpo.beta > 0) {
+    reference_ = load_model(config_.model.path, resolve_dtype(config_.model.dtype, device_), device_);
+    reference_->model->eval();
+    for (auto& p : reference_->model->parameters()) p.requires_grad_(false);
+  }
+  const int64_t total_updates = static_cast<int64_t>(config_.train.steps) * config_.grpo.num_iterations;
+  optimizer_ = std::make_unique<Optimizer>(policy_.model->parameters(), config_.optim, total_updates);
+
+  const auto& checkpoint = run_.checkpoint();
+  if (checkpoint) {
+    state_ = TrainerState::from_json(run_.resume_state(), *checkpoint / "trainer_state.json");
+    sampler_.restore(state_.data_cursor);
+    optimizer_->load(*checkpoint / "optimizer.pt");
+    start_step_ = state_.step;
+  }
+  std::vector<std::string> logs = {"metrics.jsonl", "samples.jsonl"};
+  if (config_.eval.every > 0) logs.push_back("eval.jsonl");
+  run_.open(checkpoint ? start_step_ : -1, logs);
+  spdlog::info("model {} ({}, {} on {}), {} prompts in {}, rewards: {}", config_.model.path, policy_.config.architecture,
+               dtype_name(policy_.model->options().dtype().toScalarType()), device_.str(), dataset_.size(),
+               config_.data.train, fmt::join(rewards_.names(), ", "));
+  if (checkpoint) spdlog::info("resumed from {} at step {}", checkpoint->string(), start_step_);
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::run() {
+  install_stop_handlers();
+  reset_stop_requests();
+  const int64_t steps = config_.train.steps;
+  // The starting model's score, so that the eval curve starts where training does.
+  if (config_.eval.every > 0 && start_step_ == 0) evaluate(0);
+  for (int64_t step = start_step_ + 1; step <= steps; ++step) {
+    const auto step_start = std::chrono::steady_clock::now();
+
+    RolloutBatch batch = rollout(step);  // sample G completions per prompt and score them
+    compute_advantages(batch);
+
+    const auto update_start = std::chrono::steady_clock::now();
+    UpdateStats stats = update(batch);
+
+    StepTimings timings{batch.stats.generate_s, batch.stats.reward_s, seconds_since(update_start),
+                        seconds_since(step_start)};
+    int64_t step_tokens = 0;  // prompt + completion tokens of this step
+    for (const auto& g : batch.groups)
+      for (const auto& s : g.samples)
+        step_tokens += static_cast<int64_t>(g.prompt_ids.size() + s.completion.token_ids.size());
+    state_.step = step;
+    state_.num_tokens += step_tokens;
+    state_.data_cursor = sampler_.cursor();
+    auto metrics = step_metrics(step, batch, stats, timings, step_tokens);
+    run_.log("metrics.jsonl").write(metrics);
+    log_console(step, metrics);
+    if (config_.train.log_samples_every > 0 && step % config_.train.log_samples_every == 0) log_samples(step, batch);
+
+    run_.record_nonfinite(stats.skipped_updates == config_.grpo.num_iterations);
+    if (config_.eval.every > 0 && step % config_.eval.every == 0) evaluate(step);
+
+    const bool due = config_.train.checkpoint_every > 0 && step % config_.train.checkpoint_every == 0;
+    if (due || step == steps || stop_requested()) save(step);
+    if (stop_requested() && step < steps) {
+      throw Interrupted(fmt::format("stopped at step {} after saving {}; continue with --resume auto", step,
+                                    (run_.path() / "checkpoints" / checkpoint_name(step)).string()));
+    }
+  }
+  spdlog::info("done: {} steps in {}; the final model is in {}", steps, hms(seconds_since(started_)),
+               (run_.path() / "checkpoints" / checkpoint_name(steps)).string());
+}
+
+RolloutBatch Trainer::rollout(int64_t step) {
+  const auto want = static_cast<std::size_t>(config_.train.prompts_per_step);
+  RolloutBatch batch = sample_groups(step, 0, want);
+  if (!config_.grpo.dynamic_sampling) return batch;
+  // DAPO dynamic sampling: groups whose rewards are all equal carry no signal;
+  // drop them and sample fresh prompts, up to max_refill_rounds extra rounds.
+  auto keep_informative = [](RolloutBatch& b) {
+    const auto before = b.groups.size();
+    std::erase_if(b.groups, [](const PromptGroup& g) {
+      return std::all_of(g.samples.begin(), g.samples.end(),
+                         [&](const Sample& s) { return s.reward == g.samples.front().reward; });
+    });
+    b.stats.dropped_groups += static_cast<int64_t>(before - b.groups.size());
+  };
+  keep_informative(batch);
+  for (int round = 1; round <= config_.grpo.max_refill_rounds && batch.groups.size() < want; ++round) {
+    RolloutBatch more = sample_groups(step, round, want - batch.groups.size());
+    keep_informative(more);
+    batch.append(std::move(more));
+  }
+  return batch;
+}
+
+RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_prompts) {
+  RolloutBatch batch;
+  std::vector<std::vector<int>> prompt_ids;
+  for (std::size_t idx : sampler_.next(num_prompts)) {
+    PromptGroup g;
+    g.example_index = idx;
+    g.prompt_text = apply_template(config_.data.template_, dataset_[idx].prompt);
+    g.prompt_ids = encode_prompt(*tokenizer_, g.prompt_text);
+    prompt_ids.push_back(g.prompt_ids);
+    batch.groups.push_back(std::move(g));
+  }
+  GenerateOptions options;
+  options.group_size = config_.rollout.group_size;
+  options.max_new_tokens = config_.rollout.max_new_tokens;
+  options.batch_size = config_.rollout.batch_size;
+  options.sampling.temperature = config_.rollout.temperature;
+  options.sampling.top_p = config_.rollout.top_p;
+  options.sampling.top_k = config_.rollout.top_k;
+  options.sampling.min_p = config_.rollout.min_p;
+  options.sampling.repetition_penalty = config_.rollout.repetition_penalty;
+  options.stop = config_.rollout.stop;
+  options.seed = step_seed(static_cast<uint64_t>(config_.train.seed), step, round);
+  const auto generate_start = std::chrono::steady_clock::now();
+  {
+    torch::NoGradGuard no_grad;
+    policy_.model->eval();
+    auto gen = make_generator(options.seed, device_);
+    for (auto& c : generate(policy_.model, *tokenizer_, prompt_ids, options, gen))
+      batch.groups[static_cast<std::size_t>(c.prompt_index)].samples.push_back({std::move(c), {}, 0, 0});
+    policy_.model->train();
+  }
+  batch.stats.generate_s = seconds_since(generate_start);
+
+  const auto reward_start = std::chrono::steady_clock::now();
+  std::vector<RewardInput> inputs;
+  inputs.reserve(batch.num_completions());
+  for (const auto& g : batch.groups) {
+    const auto& ex = dataset_[g.example_index];
+    for (const auto& s : g.samples) inputs.push_back({g.prompt_text, s.completion.text, ex.answer, ex.metadata});
+  }
+  RewardScores scores = rewards_.score(inputs);
+  const auto names = rewards_.names();
+  std::size_t i = 0;
+  for (auto& g : batch.groups) {
+    for (auto& s : g.samples) {
+      for (const auto& name : names) s.scores.push_back(scores.per_reward.at(name)[i]);
+      s.reward = scores.total[i++];
+    }
+  }
+  batch.stats.reward_failures = scores.failures;
+  batch.stats.reward_s = seconds_since(reward_start);
+  return batch;
+}
+
+void Trainer::compute_advantages(RolloutBatch& batch) const {
+  if (batch.num_completions() == 0) return;
+  batch.set_advantages(
+      r1::compute_advantages(batch.rewards(), config_.rollout.group_size, config_.grpo.scale_rewards));
+}
+
+std::vector<TrainingBatch> Trainer::micro_batches(const RolloutBatch& batch) const {
+  const auto rows = sample_refs(batch);
+  const auto size = static_cast<std::size_t>(config_.train.micro_batch_size);
+  std::vector<TrainingBatch> micro;
+  for (std::size_t start = 0; start < rows.size(); start += size) {
+    std::vector<SampleRef> part(rows.begin() + static_cast<std::ptrdiff_t>(start),
+                                rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), start + size)));
+    micro.push_back(
+        make_training_batch(part, padding_id(*tokenizer_), config_.grpo.mask_truncated_completions, device_));
+  }
+  return micro;
+}
+
+Trainer::FrozenLogProbs Trainer::frozen_logprobs(const std::vector<TrainingBatch>& micro) {
+  const double temperature = config_.rollout.temperature > 0 ? config_.rollout.temperature : 1.0;
+  FrozenLogProbs frozen{std::vector<torch::Tensor>(micro.size()), std::vector<torch::Tensor>(micro.size())};
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < micro.size(); ++i) {
+    if (reference_) frozen.reference[i] = completion_logprobs(reference_->model, micro[i], temperature, false).logp;
+    if (config_.grpo.num_iterations > 1)
+      frozen.old_policy[i] = completion_logprobs(policy_.model, micro[i], temperature, false).logp;
+  }
+  return frozen;
+}
+
+// One iteration's loss and diagnostics, summed over micro-batches on the device and read once.
+struct Trainer::IterationSums {
+  double loss = 0, policy = 0, kl = 0, entropy = 0, clip_low = 0, clip_high = 0, tokens = 0;
+};
+
+Trainer::IterationSums Trainer::policy_iteration(const std::vector<TrainingBatch>& micro, const FrozenLogProbs& frozen,
+                                                 const LossNormalizer& norm) {
+  const double temperature = config_.rollout.temperature > 0 ? config_.rollout.temperature : 1.0;
+  auto sums = torch::zeros({7}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));  // [7]
+  for (std::size_t i = 0; i < micro.size(); ++i) {
+    auto lp = completion_logprobs(policy_.model, micro[i], temperature);  // [N, T]
+    const auto& old = frozen.old_policy[i];
+    PolicyLossInput in{lp.logp, old.defined() ? old : lp.logp.detach(), frozen.reference[i], micro[i].advantages,
+                       micro[i].completion_mask};
+    auto out = policy_loss(in, config_.grpo, norm);
+    out.loss.backward();
+    auto entropy = (lp.entropy * micro[i].completion_mask).sum();
+    sums += torch::stack({out.loss.detach(), out.policy_loss, out.kl, entropy, out.clipped_low, out.clipped_high,
+                          out.tokens})
+                .to(torch::kFloat64);
+  }
+  auto host = sums.cpu();
+  const double* v = host.data_ptr<double>();
+  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+}
+
+UpdateStats Trainer::update(const RolloutBatch& batch) {
+  UpdateStats stats;
+  const auto n = static_cast<int64_t>(batch.num_completions());
+  if (n == 0) return stats;
+  const auto micro = micro_batches(batch);
+  LossNormalizer norm{config_.grpo.loss_type, n, 0, static_cast<int64_t>(micro.size()), config_.rollout.max_new_tokens};
+  for (const auto& mb : micro) norm.total_tokens += static_cast<int64_t>(mb.completion_mask.sum().item<double>());
+  stats.tokens = norm.total_tokens;
+
+  const auto logprob_start = std::chrono::steady_clock::now();
+  const FrozenLogProbs frozen = frozen_logprobs(micro);
+  stats.logprob_s = seconds_since(logprob_start);
+
+  for (int it = 0; it < config_.grpo.num_iterations; ++it) {
+    optimizer_->zero_grad();
+    const IterationSums sums = policy_iteration(micro, frozen, norm);
+    const bool finite = std::isfinite(sums.loss);
+    OptimizerStep step;
+    if (finite) step = optimizer_->step(state_.updates);
+    if (!finite || !step.applied) {
+      optimizer_->zero_grad();
+      ++stats.skipped_updates;
+      ++state_.nonfinite_skips;
+      spdlog::warn("update skipped: non-finite {}", finite ? "gradient" : "loss");
+    }
+    ++state_.updates;
+    const double denom = std::max(sums.tokens, 1.0);
+    stats.loss = sums.loss;
+    stats.policy_loss = sums.policy / denom;
+    stats.kl = sums.kl / denom;
+    stats.entropy = sums.entropy / denom;
+    stats.clip_low = sums.clip_low / denom;
+    stats.clip_high = sums.clip_high / denom;
+    stats.grad_norm = step.grad_norm;
+    stats.lr = step.lr;
+  }
+  return stats;
+}
+
+nlohmann::json Trainer::step_metrics(int64_t step, const RolloutBatch& batch, const UpdateStats& stats,
+                                     const StepTimings& timings, int64_t step_tokens) const {
+  nlohmann::json m;
+  m["step"] = step;
+  const auto rewards = batch.rewards();  // [B*G]
+  const auto total = std::vector<double>(rewards.data_ptr<double>(), rewards.data_ptr<double>() + rewards.numel());
+  m["reward"] = mean(total);
+  double std_sum = 0;
+  int zero_std = 0;
+  const auto groups = batch.groups.size();
+  if (groups > 0) {
+    auto stds = group_std(rewards, config_.rollout.group_size).contiguous();  // [B]
+    for (std::size_t i = 0; i < groups; ++i) {
+      double s = stds.data_ptr<double>()[i];
+      std_sum += s;
+      zero_std += s == 0 ? 1 : 0;
+    }
+  }
+  m["reward_std"] = groups ? std_sum / static_cast<double>(groups) : 0.0;
+  m["frac_reward_zero_std"] = groups ? static_cast<double>(zero_std) / static_cast<double>(groups) : 0.0;
+  const auto names = rewards_.names();
+  for (std::size_t r = 0; r < names.size(); ++r) {
+    std::vector<double> values;
+    for (const auto& g : batch.groups)
+      for (const auto& s : g.samples) values.push_back(s.scores[r]);
+    m["rewards/" + names[r] + "/mean"] = mean(values);
+  }
+  for (const auto& [name, n] : batch.stats.reward_failures) m["rewards/" + name + "/failures"] = n;
+  double len_sum = 0, len_max = 0, clipped = 0;
+  int64_t rollout_tokens = 0;
+  for (const auto& g : batch.groups) {
+    for (const auto& s : g.samples) {
+      const auto len = static_cast<double>(s.completion.token_ids.size());
+      len_sum += len;
+      len_max = std::max(len_max, len);
+      clipped += s.completion.finish_reason == FinishReason::Length ? 1 : 0;
+      rollout_tokens += static_cast<int64_t>(s.completion.token_ids.size());
+    }
+  }
+  const double count = std::max<double>(1.0, static_cast<double>(batch.num_completions()));
+  m["completions/mean_length"] = len_sum / count;
+  m["completions/max_length"] = len_max;
+  m["completions/clipped_ratio"] = clipped / count;
+  m["loss"] = stats.loss;
+  m["policy_loss"] = stats.policy_loss;
+  m["kl"] = stats.kl;
+  m["entropy"] = stats.entropy;
+  m["clip_ratio/low_mean"] = stats.clip_low;
+  m["clip_ratio/high_mean"] = stats.clip_high;
+  m["clip_ratio/region_mean"] = stats.clip_low + stats.clip_high;
+  m["grad_norm"] = stats.grad_norm;
+  m["lr"] = stats.lr;
+  m["num_tokens"] = state_.num_tokens;
+  m["nonfinite_skips"] = state_.nonfinite_skips;
+  if (config_.grpo.dynamic_sampling) m["dynamic_sampling/dropped_groups"] = batch.stats.dropped_groups;
+  m["epoch"] = sampler_.cursor().epoch;
+  m["timing/rollout_s"] = timings.rollout_s;
+  m["timing/reward_s"] = timings.reward_s;
+  m["timing/logprob_s"] = stats.logprob_s;
+  m["timing/update_s"] = timings.update_s;
+  m["throughput/update_tokens_per_s"] =
+      timings.update_s > 0 ? static_cast<double>(step_tokens) * config_.grpo.num_iterations / timings.update_s : 0.0;
+  m["timing/step_s"] = timings.step_s;
+  m["throughput/rollout_tokens_per_s"] =
+      timings.rollout_s > 0 ? static_cast<double>(rollout_tokens) / timings.rollout_s : 0.0;
+  return m;
+}
+
+void Trainer::log_console(int64_t step, const nlohmann::json& m) const {
+  std::string per_reward;
+  for (const auto& name : rewards_.names()) {
+    per_reward += fmt::format(" {} {:.3f}", name, m["rewards/" + name + "/mean"].get<double>());
+  }
+  const double elapsed = seconds_since(started_);
+  const int64_t done = step - start_step_;
+  const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(config_.train.steps - step) : 0;
+  spdlog::info("step {}/{} | reward {:.3f} |{} | len {:.0f} | kl {:.4f} | clip {:.3f} | {:.0f} tok/s | {} ETA {}",
+               step, config_.train.steps, m["reward"].get<double>(), per_reward,
+               m["completions/mean_length"].get<double>(), m["kl"].get<double>(),
+               m["clip_ratio/region_mean"].get<double>(), m["throughput/rollout_tokens_per_s"].get<double>(),
+               hms(elapsed), hms(eta));
+}
+
+void Trainer::log_samples(int64_t step, const RolloutBatch& batch) {
+  const auto names = rewards_.names();
+  for (const auto& g : batch.groups) {
+    for (const auto& s : g.samples) {
+      nlohmann::json rewards;
+      for (std::size_t r = 0; r < names.size(); ++r) rewards[names[r]] = s.scores[r];
+      run_.log("samples.jsonl")
+          .write({{"step", step},
+                  {"prompt", g.prompt_text},
+                  {"answer", dataset_[g.example_index].answer},
+                  {"sample", s.completion.sample},
+                  {"completion", s.completion.text},
+                  {"completion_tokens", s.completion.token_ids.size()},
+                  {"finish_reason", option_name(s.completion.finish_reason)},
+                  {"rewards", rewards},
+                  {"reward", s.reward},
+                  {"advantage", s.advantage}});
+    }
+  }
+}
+
+void Trainer::evaluate(int64_t step) {
+  Dataset eval_data = Dataset::load_jsonl(config_.eval.data, config_.data);
+  const EvalOptions options = eval_options(config_);
+  torch::NoGradGuard no_grad;
+  policy_.model->eval();
+  auto report = r1::evaluate(policy_.model, *tokenizer_, eval_data, options);
+  policy_.model->train();
+  auto j = report.summary.to_json();
+  j["step"] = step;
+  run_.log("eval.jsonl").write(j);
+  spdlog::info("eval step {}: pass@1 {:.3f} format {:.3f} mean length {:.0f} ({} problems)", step,
+               report.summary.pass_at_1, report.summary.format_rate, report.summary.mean_length,
+               report.summary.problems);
+}
+
+void Trainer::save(int64_t step) {
+  state_.step = step;
+  state_.data_cursor = sampler_.cursor();
+  state_.seed = config_.train.seed;
+  auto dir = run_.save(step, policy_.model, policy_.config, *optimizer_, state_.to_json());
+  spdlog::info("saved checkpoint {}", dir.string());
+}
+
+}  // namespace r1

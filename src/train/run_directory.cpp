@@ -1,0 +1,94 @@
+#include "r1/train/run_directory.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+
+#include "r1/core/error.h"
+
+namespace r1 {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kind_of(ConfigUse use) { return use == ConfigUse::Sft ? "sft" : "grpo"; }
+std::string output_dir_key(ConfigUse use) { return use == ConfigUse::Sft ? "sft.output_dir" : "train.output_dir"; }
+
+}  // namespace
+
+RunDirectory::RunDirectory(const Config& config, ConfigUse use, const ResumeOptions& resume)
+    : config_(config),
+      use_(use),
+      resume_(resume),
+      dir_(use == ConfigUse::Sft ? config.sft.output_dir : config.train.output_dir),
+      checkpoint_(find_resume_checkpoint(dir_, resume, output_dir_key(use))),
+      tokenizer_source_(model_source()) {}
+
+RunDirectory::~RunDirectory() = default;
+
+fs::path RunDirectory::model_source() const { return checkpoint_ ? *checkpoint_ : fs::path(config_.model.path); }
+
+nlohmann::json RunDirectory::resume_state() const {
+  const fs::path file = *checkpoint_ / "trainer_state.json";
+  std::ifstream in(file);
+  auto state = nlohmann::json::parse(in, nullptr, false);
+  if (state.is_discarded() || !state.is_object()) throw InputError(file.string() + ": not a valid JSON object");
+  // Checkpoints from before the kind was recorded: only SFT wrote one.
+  const std::string kind = state.contains("kind") && state["kind"].is_string() ? state["kind"].get<std::string>()
+                                                                              : "grpo";
+  if (kind != kind_of(use_)) {
+    throw InputError(fmt::format("{}: a {} checkpoint, not a {} one; resume it with r1train {}, or choose another {}",
+                                 file.string(), kind, kind_of(use_), kind == "sft" ? "sft" : "train",
+                                 output_dir_key(use_)));
+  }
+  if (!state.contains("run_config") || !state["run_config"].is_array())
+    throw InputError(file.string() + ": 'run_config' is missing or not a list");
+  std::vector<std::string> saved;
+  for (const auto& line : state["run_config"])
+    if (line.is_string()) saved.push_back(line.get<std::string>());
+  check_resume_settings(*checkpoint_, saved, defining_lines(), resume_.allow_config_change);
+  return state;
+}
+
+void RunDirectory::open(int64_t resumed_step, const std::vector<std::string>& logs) {
+  fs::create_directories(dir_);
+  std::ofstream(dir_ / "config.yaml") << to_yaml(config_);
+  log_file_ = std::make_unique<LogFile>(dir_ / "train.log");
+  for (const auto& name : logs) logs_[name] = std::make_unique<JsonlLog>(dir_ / name, resumed_step);
+}
+
+JsonlLog& RunDirectory::log(const std::string& name) { return *logs_.at(name); }
+
+fs::path RunDirectory::save(int64_t step, CausalLM& model, const TransformerConfig& arch, Optimizer& optimizer,
+                            nlohmann::json state) {
+  const int keep_last = use_ == ConfigUse::Sft ? config_.sft.keep_last : config_.train.keep_last;
+  state["kind"] = kind_of(use_);
+  state["run_config"] = defining_lines();
+  auto saved = save_checkpoint(dir_, step, keep_last, [&](const fs::path& tmp) {
+    save_model(model, arch, tmp, tokenizer_source_);
+    optimizer.save(tmp / "optimizer.pt");
+    std::ofstream(tmp / "trainer_state.json") << state.dump(2) << "\n";
+  });
+  // The next save copies the tokenizer from here: keep_last may delete the checkpoint resumed from.
+  tokenizer_source_ = saved;
+  return saved;
+}
+
+void RunDirectory::record_nonfinite(bool all_updates_skipped) {
+  constexpr int kMaxNonFiniteStreak = 3;
+  nonfinite_streak_ = all_updates_skipped ? nonfinite_streak_ + 1 : 0;
+  if (nonfinite_streak_ < kMaxNonFiniteStreak) return;
+  const std::string lr_key = use_ == ConfigUse::Sft ? "sft.lr" : "optim.lr";
+  auto last = find_latest_checkpoint(dir_);
+  throw std::runtime_error(fmt::format(
+      "stopping: {} steps in a row had a NaN/Inf loss or gradient (try a lower {} or optim.max_grad_norm); the "
+      "last good checkpoint is {}",
+      nonfinite_streak_, lr_key, last ? last->string() : std::string("none (no checkpoint was saved yet)")));
+}
+
+int padding_id(const Tokenizer& tokenizer) {
+  return tokenizer.pad_id().value_or(tokenizer.eos_ids().empty() ? 0 : tokenizer.eos_ids().front());
+}
+
+}  // namespace r1
