@@ -234,7 +234,7 @@ TEST(StopChecker, TailWindowStopsWhereTheFullDecodeDoes) {
       ids.push_back(byte);  // the first 256 ids of this tokenizer are the bytes
     }
     const std::vector<std::string> stop_strings = {"</answer>", "\xC3\xA9\xC3\xA9", "z\nx"};
-    StopChecker checker(decode, {}, stop_strings, 1000);
+    StopChecker checker(decode, {}, stop_strings);
     std::optional<std::size_t> full_stop, tail_stop;
     for (std::size_t n = 1; n <= ids.size(); ++n) {
       std::vector<int> prefix(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n));
@@ -242,7 +242,7 @@ TEST(StopChecker, TailWindowStopsWhereTheFullDecodeDoes) {
       const bool found = std::any_of(stop_strings.begin(), stop_strings.end(),
                                      [&](const std::string& s) { return text.find(s) != std::string::npos; });
       if (found && !full_stop) full_stop = n;
-      if (checker.finish_reason(prefix) == FinishReason::Stop && !tail_stop) tail_stop = n;
+      if (checker.finish_reason(prefix, 1000) == FinishReason::Stop && !tail_stop) tail_stop = n;
     }
     EXPECT_EQ(full_stop, tail_stop) << "trial " << trial;
     stops += full_stop ? 1 : 0;

@@ -440,6 +440,94 @@ TEST(Trainer, SigintSavesAndExits130) {
 }
 
 
+TEST(Trainer, ASecondRunOnABusyDirectoryIsRefusedAndTouchesNothing) {
+  TinyRun run;
+  auto out = run.dir.path / "run";
+  Background first(run.train(out, "--set train.steps=500 --set train.checkpoint_every=1"), run.dir.path / "a.log");
+  ASSERT_TRUE(wait_for([&] { return fs::exists(out / "checkpoints" / "latest"); }, 120));
+  auto second = run_r1train(run.train(out));
+  EXPECT_EQ(second.exit_code, 2) << second.output;
+  EXPECT_NE(second.output.find(fmt::format("is in use by another r1train run (pid {} on host", first.pid)),
+            std::string::npos)
+      << second.output;
+  ::kill(first.pid, SIGINT);
+  EXPECT_EQ(first.exit_code(120), 130);
+  // The first run's logs are whole: every line parses and the steps run 1, 2, 3, ...
+  auto metrics = read_jsonl(out / "metrics.jsonl");
+  for (std::size_t i = 0; i < metrics.size(); ++i) EXPECT_EQ(metrics[i]["step"], i + 1);
+  // Once it has ended, the directory is free again (the lock dies with the process).
+  EXPECT_EQ(run_r1train(run.train(out, "--resume auto --set train.steps=" + std::to_string(metrics.size() + 1)))
+                .exit_code,
+            0);
+}
+
+TEST(Trainer, ACheckpointWriteThatFailsIsExit1AndKeepsThePreviousCheckpoint) {
+  TinyRun run;
+  auto out = run.dir.path / "run";
+  ASSERT_EQ(run_r1train(run.train(out, "--set train.steps=2")).exit_code, 0);
+  const auto optimizer_bytes = fs::file_size(out / "checkpoints" / "step-000002" / "optimizer.pt");
+  // A file-size limit below optimizer.pt's size (in KiB, for bash's ulimit -f): the next checkpoint fails.
+  const auto limit_kib = optimizer_bytes / 1024 / 2;
+  auto r = test::run_command(fmt::format("bash -c 'ulimit -f {}; \"{}\" {}'", limit_kib, R1_BINARY,
+                                         run.train(out, "--resume auto")));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("writing checkpoint " + (out / "checkpoints" / "step-000004").string() + " failed"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("the last good checkpoint is " + (out / "checkpoints" / "step-000002").string()),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << r.output;
+  EXPECT_EQ(find_latest_checkpoint(out)->filename(), "step-000002");
+  EXPECT_FALSE(has_tmp_checkpoint(out));  // the partial one was removed
+  EXPECT_NO_THROW(load_model(out / "checkpoints" / "step-000002", torch::kFloat32, torch::kCPU));
+}
+
+TEST(Trainer, AnUnusableNewestCheckpointIsNamedAndTheOneBeforeIsUsed) {
+  TinyRun run;
+  auto out = run.dir.path / "run";
+  ASSERT_EQ(run_r1train(run.train(out)).exit_code, 0);  // checkpoints at 2 and 4
+  std::ofstream(out / "checkpoints" / "step-000004" / "trainer_state.json", std::ios::trunc) << "{\"step\": 4, \"upd";
+  // Named with --resume, the broken checkpoint is refused.
+  auto named = run_r1train(run.train(out, "--resume " + (out / "checkpoints" / "step-000004").string()));
+  EXPECT_EQ(named.exit_code, 2) << named.output;
+  auto r = run_r1train(run.train(out, "--set train.steps=5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("checkpoint " + (out / "checkpoints" / "step-000004").string() + " is unusable"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("resuming from " + (out / "checkpoints" / "step-000002").string()), std::string::npos)
+      << r.output;
+  // A state with impossible values is refused, naming the field.
+  const auto state_file = out / "checkpoints" / "step-000005" / "trainer_state.json";
+  auto state = nlohmann::json::parse(std::ifstream(state_file));
+  state["step"] = -5;
+  std::ofstream(state_file, std::ios::trunc) << state.dump();
+  auto negative = run_r1train(run.train(out, "--set train.steps=6"));
+  EXPECT_EQ(negative.exit_code, 2) << negative.output;
+  EXPECT_NE(negative.output.find("'step' is -5; it must be >= 0"), std::string::npos) << negative.output;
+}
+
+TEST(Trainer, SigtermDuringStartUpExits130) {
+  TinyRun run;
+  auto out = run.dir.path / "run";
+  Background proc(run.train(out, "--set train.steps=500"), run.dir.path / "term.log");
+  // Once r1train has re-executed itself (its environment then holds OMP_WAIT_POLICY), its handlers
+  // were installed and SIGTERM blocked across the exec: the signal now lands in the start-up of the
+  // new image or the model load, before any step. (Earlier, before main, nothing of r1train's runs.)
+  auto environ_has = [&](const std::string& entry) {
+    std::ifstream in("/proc/" + std::to_string(proc.pid) + "/environ", std::ios::binary);
+    std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return env.find(entry) != std::string::npos;
+  };
+  ASSERT_TRUE(wait_for([&] { return environ_has("OMP_WAIT_POLICY=passive"); }, 60));
+  ::kill(proc.pid, SIGTERM);
+  EXPECT_EQ(proc.exit_code(120), 130);
+  std::ifstream in(run.dir.path / "term.log");
+  std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("stopped before step 1 began"), std::string::npos) << log;
+}
+
 // The update must score exactly the tokens the sampler drew, with the probabilities it drew them
 // with: otherwise the policy gradient reinforces tokens other than the rewarded ones. Prompts of
 // different lengths exercise the left padding of both paths.

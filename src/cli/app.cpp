@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "r1/core/error.h"
 #include "r1/core/log.h"
 #include "r1/core/runtime.h"
+#include "r1/core/signals.h"
 #include "r1/model/device.h"
 
 namespace r1::cli {
@@ -35,6 +37,10 @@ std::vector<std::string> with_default_command(int argc, char** argv, const CLI::
   return args;
 }
 
+// train and sft save a checkpoint on SIGINT/SIGTERM: their handlers go in before the re-execution
+// and the model load (exec resets them, so the new image installs them again at once).
+bool saves_on_signal(const CLI::App& app) { return has_subcommand(app, "train") || has_subcommand(app, "sft"); }
+
 bool runs_models(const CLI::App& app) {
   for (const auto* sub : app.get_subcommands()) {
     const std::string& name = sub->get_name();
@@ -53,6 +59,25 @@ void add_config_options(CLI::App* sub, std::string& file, std::vector<std::strin
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
+namespace {
+
+CLI::Validator bound(double min, bool inclusive) {
+  return CLI::Validator(
+      [min, inclusive](std::string& value) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(value.c_str(), &end);
+        if (end == value.c_str() || *end != '\0') return "is '" + value + "'; expected a number";
+        if (inclusive ? v >= min : v > min) return {};
+        return fmt::format("is {}; must be {} {}", value, inclusive ? ">=" : ">", min);
+      },
+      fmt::format("{} {}", inclusive ? ">=" : ">", min));
+}
+
+}  // namespace
+
+CLI::Validator at_least(double min) { return bound(min, true); }
+CLI::Validator above(double min) { return bound(min, false); }
+
 void add_resume_options(CLI::App* sub, ResumeOptions& resume, const std::string& output_dir_key) {
   sub->add_option("--resume", resume.from,
                   "auto: continue from the newest complete checkpoint in " + output_dir_key +
@@ -63,6 +88,9 @@ void add_resume_options(CLI::App* sub, ResumeOptions& resume, const std::string&
 }
 
 int run(int argc, char** argv) {
+  // A write past a file-size limit (ulimit -f) then fails with EFBIG, reported like a full disk,
+  // instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"r1train: turn a pretrained base language model into a reasoning model with GRPO "
                "(the DeepSeek-R1-Zero recipe).\n`r1train --config F` is `r1train train --config F`.",
                "r1train"};
@@ -73,7 +101,7 @@ int run(int argc, char** argv) {
   app.add_flag("--version", version, "Print the r1train and libtorch versions and whether CUDA is available");
   app.add_option("--log-level", log_level, "trace | debug | info | warn | error | off")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads for torch (0 = all cores, or $R1TRAIN_THREADS)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
 
   Action action;
   add_train_command(app, action);
@@ -103,7 +131,17 @@ int run(int argc, char** argv) {
   try {
     // Commands that run a model want idle OpenMP/OpenBLAS workers asleep (see runtime.h); the
     // others start 0.4 s sooner without the re-execution that this takes.
+    // The handlers go in first; SIGINT/SIGTERM stay blocked over the re-execution (a blocked signal
+    // stays pending across exec, where the handlers are reset) until the new image installs them.
+    const bool handles_signals = action && saves_on_signal(app);
+    if (handles_signals) install_stop_handlers();
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    if (handles_signals) sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
     if (action && runs_models(app)) ensure_idle_threads_sleep(argv);
+    if (handles_signals) sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
     init_logging(log_level);
     if (version) {
       std::cout << "r1train " << R1_VERSION << " (" << torch_build_info() << ", BLAS " << loaded_blas() << ")\n";

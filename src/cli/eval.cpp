@@ -3,11 +3,14 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "r1/cli/commands.h"
 #include "r1/core/config.h"
 #include "r1/core/error.h"
+#include "r1/core/output_file.h"
 #include "r1/eval/evaluate.h"
+#include "r1/generation/prompts.h"
 #include "r1/model/decoder.h"
 #include "r1/tokenizer/tokenizer.h"
 
@@ -31,10 +34,13 @@ void add_eval_command(CLI::App& app, Action& action) {
   sub->add_option("--model", a->model, "Hugging Face model directory (overrides model.path)");
   sub->add_option("--data", a->data, "Test set, JSONL (overrides eval.data)");
   auto* task_opt = add_choice_option(sub, "--task", a->task, "Verifier (overrides eval.task)");
-  sub->add_option("--num-samples,-k", a->num_samples, "Samples per problem (pass@k, maj@k)");
-  sub->add_option("--max-problems", a->max_problems, "Evaluate only the first N problems (0 = all)");
-  sub->add_option("--max-new-tokens", a->max_new_tokens, "Completion length limit");
-  sub->add_option("--temperature", a->temperature, "Sampling temperature (default: 0 = greedy for k = 1, else 1.0)");
+  sub->add_option("--num-samples,-k", a->num_samples, "Samples per problem (pass@k, maj@k)")
+      ->check(at_least(1));
+  sub->add_option("--max-problems", a->max_problems, "Evaluate only the first N problems (0 = all)")
+      ->check(at_least(0));
+  auto* max_new_opt = sub->add_option("--max-new-tokens", a->max_new_tokens, "Completion length limit")->check(at_least(1));
+  sub->add_option("--temperature", a->temperature, "Sampling temperature (default: 0 = greedy for k = 1, else 1.0)")
+      ->check(at_least(0));
   sub->add_option("--template", a->template_name, "Prompt template (default r1_zero, or data.template)");
   sub->add_option("--prompt-field", a->prompt_field, "JSONL field holding the prompt");
   sub->add_option("--answer-field", a->answer_field, "JSONL field holding the reference answer");
@@ -42,9 +48,10 @@ void add_eval_command(CLI::App& app, Action& action) {
   auto* dtype_opt = add_choice_option(sub, "--dtype", a->dtype, "Weights' dtype (default: model.dtype, else auto)");
   sub->add_option("--seed", a->seed, "Sampling seed")->capture_default_str();
   sub->add_option("--output,-o", a->output, "Write per-problem results as JSONL here");
-  sub->callback([&action, a, task_opt, dtype_opt] {
+  sub->callback([&action, a, task_opt, dtype_opt, max_new_opt] {
     const bool task_given = task_opt->count() > 0, dtype_given = dtype_opt->count() > 0;
-    action = [a, task_given, dtype_given] {
+    const bool length_given = max_new_opt->count() > 0;
+    action = [a, task_given, dtype_given, length_given] {
       Config config;
       if (!a->config_file.empty()) {
         config = load_config({a->config_file, a->overrides}, ConfigUse::Any);
@@ -65,10 +72,18 @@ void add_eval_command(CLI::App& app, Action& action) {
       if (config.model.path.empty()) throw InputError("eval: no model; pass --model DIR or set model.path");
       if (config.eval.data.empty()) throw InputError("eval: no test set; pass --data FILE or set eval.data");
 
+      // Everything that can be wrong with the arguments is found before the model is loaded.
+      std::optional<OutputFile> results;
+      if (!a->output.empty()) results.emplace(a->output);
+      OutputFile out = OutputFile::standard_output();
       const torch::Device device = resolve_device(a->device);
-      auto loaded = load_model(config.model.path, resolve_dtype(a->dtype, device), device);
+      auto loaded = load_model(config.model.path, resolve_dtype(a->dtype, device, "--dtype (or model.dtype)"), device);
       auto tokenizer = Tokenizer::load(config.model.path);
       Dataset data = Dataset::load_jsonl(config.eval.data, config.data);
+      // A length the user set must fit with every prompt; the default only caps at the context.
+      if (length_given || !a->config_file.empty())
+        check_dataset_fits_context(data, config.data.template_, *tokenizer, config.rollout.max_new_tokens,
+                                   loaded.config.max_position_embeddings, "--max-new-tokens (rollout.max_new_tokens)");
       EvalOptions options = eval_options(config);
       options.sampling.temperature = a->temperature >= 0 ? a->temperature : (options.num_samples > 1 ? 1.0 : 0.0);
       options.seed = a->seed;
@@ -76,16 +91,15 @@ void add_eval_command(CLI::App& app, Action& action) {
       torch::NoGradGuard no_grad;
       loaded.model->eval();
       auto report = evaluate(loaded.model, *tokenizer, data, options);
-      if (!a->output.empty()) {
-        std::ofstream out(a->output);
-        if (!out) throw InputError("--output " + a->output + ": cannot write");
-        for (const auto& p : report.problems) out << to_json(p).dump() << "\n";
+      if (results) {
+        for (const auto& p : report.problems) results->write(to_json(p).dump() + "\n");
+        results->close();
       }
       auto summary = report.summary.to_json();
       summary["model"] = config.model.path;
       summary["data"] = config.eval.data;
       summary["task"] = option_name(config.eval.task);
-      std::cout << summary.dump() << "\n";
+      out.write(summary.dump() + "\n");
       return 0;
     };
   });

@@ -4,6 +4,7 @@
 
 #include "r1/cli/commands.h"
 #include "r1/core/error.h"
+#include "r1/core/output_file.h"
 #include "r1/data/demo_corpus.h"
 #include "r1/data/task_generators.h"
 
@@ -21,11 +22,9 @@ struct GenDataOptions {
 int gen_data(const GenDataOptions& o) {
   auto demo_rows = generate_demo_task(o.task, o.n, o.seed);
   auto rows = demo_rows ? std::move(*demo_rows) : generate_task(o.task, o.n, o.seed);
-  std::ofstream out(o.output, std::ios::binary);
-  if (!out) throw InputError(o.output + ": cannot open for writing");
-  for (const auto& row : rows) out << row.dump() << "\n";
-  out.flush();
-  if (!out) throw std::runtime_error(o.output + ": writing failed");
+  OutputFile out(o.output);
+  for (const auto& row : rows) out.write(row.dump() + "\n");
+  out.close();
   std::cerr << "wrote " << rows.size() << " " << o.task << " problems to " << o.output << "\n";
   return kExitOk;
 }
@@ -39,7 +38,7 @@ void add_gen_data_command(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand("gen-data", "Generate a synthetic training set (JSONL). Tasks:" + tasks);
   auto o = std::make_shared<GenDataOptions>();
   sub->add_option("task", o->task, "Task name (listed above)")->required();
-  sub->add_option("--n", o->n, "Number of problems")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--n", o->n, "Number of problems")->capture_default_str()->check(at_least(1));
   sub->add_option("--seed", o->seed, "Random seed (same seed, same file)")->capture_default_str();
   sub->add_option("--output,-o", o->output, "Output JSONL file")->required();
   sub->callback([&action, o] { action = [o] { return gen_data(*o); }; });

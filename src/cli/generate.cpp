@@ -7,8 +7,10 @@
 
 #include "r1/cli/commands.h"
 #include "r1/core/error.h"
+#include "r1/core/output_file.h"
 #include "r1/core/jsonl.h"
 #include "r1/generation/generate.h"
+#include "r1/generation/prompts.h"
 #include "r1/generation/sampler.h"
 #include "r1/model/decoder.h"
 #include "r1/tokenizer/tokenizer.h"
@@ -18,6 +20,7 @@ namespace r1::cli {
 namespace {
 
 using json = nlohmann::json;
+namespace fs = std::filesystem;
 
 struct GenerateArgs {
   std::string model;
@@ -26,6 +29,7 @@ struct GenerateArgs {
   std::string output;
   std::string device = "auto";
   Dtype dtype = Dtype::Auto;
+  bool max_new_tokens_given = false;
   uint64_t seed = 0;
   GenerateOptions options;
   int benchmark_rows = 0;    // hidden: time decoding of this many random 16-token prompts
@@ -56,7 +60,7 @@ void naive_decode(CausalLM& model, torch::Tensor ids, int steps, const SamplingO
 // Decoding speed on random prompts: prints {"rows", "new_tokens", "seconds", "tokens_per_s"}.
 int run_benchmark(GenerateArgs& args) {
   const torch::Device device = resolve_device(args.device);
-  const torch::Dtype dtype = resolve_dtype(args.dtype, device);
+  const torch::Dtype dtype = resolve_dtype(args.dtype, device, "--dtype");
   auto loaded = load_model(args.model, dtype, device);
   const int64_t rows = args.benchmark_rows, prompt_len = 16;
   auto gen = make_generator(args.seed, device);
@@ -94,7 +98,7 @@ int run_generate(GenerateArgs& args) {
   if (texts.empty()) throw InputError("no prompts: give --prompt TEXT or --prompts FILE.jsonl");
   check_sampling_options(args.options.sampling);
   const torch::Device device = resolve_device(args.device);
-  const torch::Dtype dtype = resolve_dtype(args.dtype, device);
+  const torch::Dtype dtype = resolve_dtype(args.dtype, device, "--dtype");
   auto tokenizer = Tokenizer::load(args.model);
   std::vector<std::vector<int>> prompt_ids;
   for (const auto& t : texts) {
@@ -102,12 +106,13 @@ int run_generate(GenerateArgs& args) {
     if (prompt_ids.back().empty())
       throw InputError(fmt::format("prompt {} encodes to no tokens; give a non-empty prompt", prompt_ids.size() - 1));
   }
-  std::ofstream file;
-  if (!args.output.empty()) {
-    file.open(args.output);
-    if (!file) throw InputError(fmt::format("{}: cannot write the output file", args.output));
+  if (args.max_new_tokens_given) {  // a length the user set must fit with every prompt; the default is capped
+    const auto context = TransformerConfig::from_json_file(fs::path(args.model) / "config.json").max_position_embeddings;
+    for (std::size_t i = 0; i < prompt_ids.size(); ++i)
+      check_fits_context(static_cast<int64_t>(prompt_ids[i].size()), args.options.max_new_tokens, context,
+                         fmt::format("prompt {}", i), "--max-new-tokens");
   }
-  std::ostream& out = args.output.empty() ? std::cout : file;
+  OutputFile out = args.output.empty() ? OutputFile::standard_output() : OutputFile(args.output);
   auto loaded = load_model(args.model, dtype, device);
   args.options.progress = isatty(STDERR_FILENO);
   auto gen = make_generator(args.seed, device);
@@ -120,10 +125,9 @@ int run_generate(GenerateArgs& args) {
               {"completion_ids", c.token_ids},
               {"logprobs", c.logprobs},
               {"finish_reason", option_name(c.finish_reason)}};
-    out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    out.write(j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
   }
-  out.flush();
-  if (!out) throw std::runtime_error(fmt::format("{}: write failed", args.output.empty() ? "stdout" : args.output));
+  out.close();
   return kExitOk;
 }
 
@@ -140,10 +144,13 @@ void add_generate_command(CLI::App& app, Action& action) {
   sub->add_option("--prompt", args->prompts, "A prompt (repeatable)")->expected(1)->multi_option_policy(
       CLI::MultiOptionPolicy::TakeAll);
   sub->add_option("--prompts", args->prompts_file, "JSONL file: {\"prompt\": TEXT} or a JSON string per line");
-  sub->add_option("--num-samples,-n", o.group_size, "Completions per prompt")->check(CLI::PositiveNumber)
+  sub->add_option("--num-samples,-n", o.group_size, "Completions per prompt")->check(at_least(1))
       ->capture_default_str();
-  sub->add_option("--max-new-tokens", o.max_new_tokens, "Tokens per completion at most (then finish_reason length)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+  auto* max_new = sub->add_option("--max-new-tokens", o.max_new_tokens,
+                                  "Tokens per completion at most (then finish_reason length); without it, "
+                                  "completions also end where the model's context does")
+                       ->check(at_least(1))
+                       ->capture_default_str();
   sub->add_option("--temperature", o.sampling.temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
   sub->add_option("--top-p", o.sampling.top_p, "Nucleus sampling mass in (0, 1]")->capture_default_str();
   sub->add_option("--top-k", o.sampling.top_k, "Keep the k most likely tokens; 0 = all")->capture_default_str();
@@ -154,14 +161,17 @@ void add_generate_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   sub->add_option("--stop", o.stop, "Stop string, e.g. </answer> (repeatable); the completion ends with it")
       ->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  sub->add_option("--batch-size", o.batch_size, "Completions decoded together")->check(CLI::PositiveNumber)
+  sub->add_option("--batch-size", o.batch_size, "Completions decoded together")->check(at_least(1))
       ->capture_default_str();
   sub->add_option("--device", args->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
   add_choice_option(sub, "--dtype", args->dtype, "Weights' dtype (default auto)");
   sub->add_option("--output,-o", args->output, "Write JSONL here instead of stdout");
   sub->add_option("--benchmark-rows", args->benchmark_rows, "")->group("");
   sub->add_flag("--naive", args->naive, "")->group("");
-  sub->callback([&action, args] { action = [args] { return run_generate(*args); }; });
+  sub->callback([&action, args, max_new] {
+    args->max_new_tokens_given = max_new->count() > 0;
+    action = [args] { return run_generate(*args); };
+  });
 }
 
 }  // namespace r1::cli

@@ -143,7 +143,7 @@ void add_inspect_command(CLI::App& app, Action& action) {
   // Hidden: used by scripts/bench_model.sh.
   sub->add_flag("--benchmark", args->benchmark, "")->group("");
   add_choice_option(sub, "--dtype", args->dtype, "")->group("");
-  sub->add_option("--tokens", args->tokens, "")->group("")->check(CLI::PositiveNumber);
+  sub->add_option("--tokens", args->tokens, "")->group("")->check(at_least(1));
   sub->callback([&action, args] { action = [args] { return inspect(*args); }; });
 }
 

@@ -5,6 +5,7 @@
 
 #include "r1/cli/commands.h"
 #include "r1/core/error.h"
+#include "r1/core/output_file.h"
 #include "r1/core/jsonl.h"
 #include "r1/rewards/reward_set.h"
 
@@ -105,12 +106,7 @@ int score(const ScoreOptions& o) {
   RewardSet set(configs);  // checks every reward (e.g. the command program) before reading input
   auto rows = read_rows(o.input);
   if (o.bench) return bench(configs, rows);
-  std::ofstream file;
-  if (!o.output.empty()) {
-    file.open(o.output, std::ios::binary);
-    if (!file) throw InputError(o.output + ": cannot open for writing");
-  }
-  std::ostream& out = o.output.empty() ? std::cout : file;
+  OutputFile out = o.output.empty() ? OutputFile::standard_output() : OutputFile(o.output);
   auto names = set.names();
   constexpr std::size_t kChunk = 1024;
   for (std::size_t begin = 0; begin < rows.size(); begin += kChunk) {
@@ -124,11 +120,10 @@ int score(const ScoreOptions& o) {
       for (const auto& name : names) per[name] = s.per_reward.at(name)[i - begin];
       row["rewards"] = per;
       row["reward"] = s.total[i - begin];
-      out << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      out.write(row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     }
   }
-  out.flush();
-  if (!out) throw std::runtime_error("writing the scored lines failed");
+  out.close();
   return kExitOk;
 }
 
@@ -146,7 +141,9 @@ void add_score_command(CLI::App& app, Action& action) {
                   "format: " + option_list<FormatMode>("|") + "; gsm8k: " + option_list<Gsm8kMode>("|"));
   sub->add_option("--pattern", o->base.pattern, "regex: the pattern (PCRE2) a completion must match");
   sub->add_option("--command", o->base.command, "command: the reward program and its arguments");
-  sub->add_option("--timeout", o->base.timeout_s, "command: seconds to wait for one score")->capture_default_str();
+  sub->add_option("--timeout", o->base.timeout_s, "command: seconds to wait for one score")
+      ->check(above(0))
+      ->capture_default_str();
   add_choice_option(sub, "--on-error", o->base.on_error, "command: what a failing program scores (default error)");
   sub->add_option("--default-score", o->base.default_score, "command: score used on failure with --on-error default");
   sub->add_option("--format-score", o->base.format_score, "countdown: score of a well-formed wrong answer")

@@ -7,6 +7,7 @@
 
 #include "r1/cli/commands.h"
 #include "r1/core/error.h"
+#include "r1/core/output_file.h"
 #include "r1/tokenizer/tokenizer.h"
 
 namespace r1::cli {
@@ -24,9 +25,9 @@ struct TokenizeOptions {
   bool skip_special_tokens = false;
 };
 
-void print(const std::string& text, const std::vector<int>& ids) {
-  nlohmann::ordered_json out = {{"text", text}, {"ids", ids}};
-  std::cout << out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+void print(OutputFile& out, const std::string& text, const std::vector<int>& ids) {
+  nlohmann::ordered_json line = {{"text", text}, {"ids", ids}};
+  out.write(line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
 }
 
 // A --decode input line: a JSON array of ids or an object with "ids".
@@ -42,6 +43,9 @@ std::vector<int> parse_ids(const std::string& line, const std::string& where) {
   std::vector<int> ids;
   for (const auto& v : j) {
     if (!v.is_number_integer()) throw InputError(where + ": token ids must be integers, got " + v.dump());
+    const bool in_range = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(INT32_MAX)
+                                                 : v.get<int64_t>() >= 0;
+    if (!in_range) throw InputError(where + ": token id " + v.dump() + " is out of range (ids are 0 .. vocab size - 1)");
     ids.push_back(v.get<int>());
   }
   return ids;
@@ -49,21 +53,24 @@ std::vector<int> parse_ids(const std::string& line, const std::string& where) {
 
 int run_tokenize(const TokenizeOptions& o) {
   auto tok = Tokenizer::load(o.tokenizer);
+  if (!o.input.empty() && std::filesystem::is_directory(o.input))
+    throw InputError("--input " + o.input + ": is a directory; give a text file (one input per line)");
+  OutputFile out = OutputFile::standard_output();
   auto handle = [&](const std::string& line, const std::string& where) {
     if (o.decode) {
       std::vector<int> ids = parse_ids(line, where);
       try {
-        print(tok->decode(ids, o.skip_special_tokens), ids);
+        print(out, tok->decode(ids, o.skip_special_tokens), ids);
       } catch (const InputError& e) {
         throw InputError(where + ": " + e.what());
       }
     } else {
-      print(line, tok->encode(line, o.add_special_tokens));
+      print(out, line, tok->encode(line, o.add_special_tokens));
     }
   };
   if (!o.input.empty()) {
     std::ifstream in(o.input, std::ios::binary);
-    if (!in) throw InputError(o.input + ": cannot read the file");
+    if (!in) throw InputError("--input " + o.input + ": cannot read the file");
     std::string line;
     for (std::size_t n = 1; std::getline(in, line); ++n) {
       if (o.decode && line.find_first_not_of(" \t\r") == std::string::npos) continue;

@@ -492,10 +492,11 @@ std::optional<std::string> apply_override(YAML::Node& root, const std::string& r
     YAML::Node next;
     bool index = !parts[i].empty() && std::all_of(parts[i].begin(), parts[i].end(), ::isdigit);
     if (cur.IsSequence() && index) {
-      std::size_t k = std::stoul(parts[i]);
-      if (k >= cur.size()) {
+      std::size_t k = 0;
+      const auto [end, ec] = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), k);
+      if (ec != std::errc() || end != parts[i].data() + parts[i].size() || k >= cur.size()) {
         rep.problems.push_back(fmt::format("--set {}: index {} is past the end of the list ({} entries)",
-                                           raw, k, cur.size()));
+                                           raw, parts[i], cur.size()));
         return std::nullopt;
       }
       next.reset(cur[k]);
@@ -556,8 +557,10 @@ struct Rules {
         const YAML::Node& cur = chain.back();
         bool index = std::all_of(t.begin(), t.end(), ::isdigit);
         std::optional<YAML::Node> next;
-        if (cur.IsSequence() && index && std::stoul(t) < cur.size()) {
-          next.emplace(cur[std::stoul(t)]);
+        std::size_t k = 0;
+        const bool small = index && std::from_chars(t.data(), t.data() + t.size(), k).ec == std::errc();
+        if (cur.IsSequence() && small && k < cur.size()) {
+          next.emplace(cur[k]);
         } else if (cur.IsMap() && cur[t]) {
           next.emplace(cur[t]);
         } else {
@@ -592,6 +595,8 @@ bool valid_device(const std::string& d) {
 }
 
 void check_values(const Config& c, ConfigUse use, Rules& r) {
+  r.check(!(c.model.dtype == Dtype::Float16 && c.model.device == "cpu"), "model.dtype",
+          "float16 does not run on the CPU (libtorch has no float16 matrix multiply there); use float32 or bfloat16");
   r.check(valid_device(c.model.device), "model.device",
           "unknown device '" + c.model.device + "'; use auto, cpu, cuda or cuda:N");
 
@@ -752,7 +757,13 @@ std::vector<std::string> check_config(const ConfigSource& source, Config& out, C
       return {source.file.string() + ": is a directory, expected a YAML file"};
     }
     try {
-      root = YAML::Load(in);
+      const auto documents = YAML::LoadAll(in);
+      if (documents.size() > 1) {
+        return {fmt::format("{}: holds {} YAML documents (separated by ---); a config is one document: merge them "
+                            "or split them into files",
+                            source.file.string(), documents.size())};
+      }
+      if (!documents.empty()) root = documents.front();
     } catch (const YAML::ParserException& e) {
       return {fmt::format("{}:{}:{}: malformed YAML: {}", source.file.string(), e.mark.line + 1,
                           e.mark.column + 1, e.msg)};

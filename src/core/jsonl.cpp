@@ -31,24 +31,33 @@ void read_jsonl(const std::filesystem::path& path, const JsonlReadOptions& optio
   }
 }
 
-JsonlLog::JsonlLog(const std::filesystem::path& path, int64_t keep_through_step) : path_(path) {
-  std::vector<std::string> kept;
+namespace {
+
+// The lines of a log to keep through `keep_through_step` (none when it is negative).
+std::string kept_lines(const std::filesystem::path& path, int64_t keep_through_step) {
+  std::string kept;
   if (keep_through_step >= 0 && std::filesystem::exists(path)) {
     read_jsonl(path, {.role = "a run log", .objects_only = true, .skip_malformed = true}, [&](JsonlRow& row) {
       const auto& j = row.value;
       if (j.contains("step") && j["step"].is_number() && j["step"].get<int64_t>() > keep_through_step) return;
-      kept.push_back(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      kept += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     });
   }
-  out_.open(path, std::ios::trunc);
-  if (!out_) throw std::runtime_error("cannot write " + path.string());
-  for (const auto& line : kept) out_ << line << "\n";
-  out_.flush();
+  return kept;
 }
 
+}  // namespace
+
+JsonlLog::JsonlLog(const std::filesystem::path& path, int64_t keep_through_step)
+    : out_([&] {
+        const std::string kept = kept_lines(path, keep_through_step);  // read before the file is truncated
+        OutputFile out(path);
+        out.write(kept);
+        return out;
+      }()) {}
+
 void JsonlLog::write(const nlohmann::json& record) {
-  out_ << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-  out_.flush();
+  out_.write(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace r1

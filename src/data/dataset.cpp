@@ -77,6 +77,7 @@ Dataset Dataset::load_jsonl(const std::filesystem::path& path, const DataConfig&
     ex.prompt = std::move(prompt->text);
     ex.answer = parse_gsm8k_answer(answer->text);
     ex.index = ds.examples_.size();
+    ex.where = where;
     row.erase(prompt->name);
     row.erase(answer->name);
     ex.metadata = std::move(row);

@@ -4,7 +4,7 @@
 
 #include "r1/data/prompt_template.h"
 #include "r1/rewards/reward_set.h"
-#include "r1/rl/rollout.h"
+#include "r1/generation/prompts.h"
 
 namespace r1 {
 

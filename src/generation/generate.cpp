@@ -45,6 +45,11 @@ void check_inputs(const CausalLM& model, const std::vector<std::vector<int>>& pr
   const int64_t vocab = model->config().vocab_size;
   for (size_t i = 0; i < prompts.size(); ++i) {
     if (prompts[i].empty()) throw InputError(fmt::format("prompt {} has no tokens", i));
+    const int64_t context = model->config().max_position_embeddings;
+    if (static_cast<int64_t>(prompts[i].size()) >= context)
+      throw InputError(fmt::format("prompt {} has {} tokens, which fills the model's context of {} tokens "
+                                   "(max_position_embeddings in config.json): no room to generate; shorten it",
+                                   i, prompts[i].size(), context));
     for (int id : prompts[i])
       if (id < 0 || id >= vocab)
         throw InputError(fmt::format("prompt {}: token id {} is outside the model's vocabulary [0, {})", i, id, vocab));
@@ -57,7 +62,7 @@ class ChunkDecoder {
   ChunkDecoder(CausalLM& model, const TextDecoder& decode, const std::set<int>& enders,
                const std::vector<std::vector<int>>& prompts, const GenerateOptions& o, torch::Generator& gen,
                std::vector<Completion>& out)
-      : model_(model), decode_(decode), stop_(decode, enders, o.stop, o.max_new_tokens), prompts_(prompts), o_(o),
+      : model_(model), decode_(decode), stop_(decode, enders, o.stop), prompts_(prompts), o_(o),
         gen_(gen), out_(out) {}
 
   // Returns the number of tokens generated.
@@ -87,7 +92,10 @@ class ChunkDecoder {
       if (seen.defined()) seen[u].index_fill_(0, tokens, true);
     }
     auto index = torch::tensor(row_to_unique, torch::kInt64).to(device);  // [n]
-    KVCache cache = model_->make_cache(static_cast<int64_t>(n), L + o_.max_new_tokens);
+    // No position past the model's context: rows end ("length") when the longest prompt of the chunk
+    // plus its completion fills it.
+    budget_ = std::min<int64_t>(o_.max_new_tokens, model_->config().max_position_embeddings - L);
+    KVCache cache = model_->make_cache(static_cast<int64_t>(n), L + budget_);
     torch::Tensor logits;  // [rows, V]
     {
       KVCache prefill = model_->make_cache(U, L);
@@ -100,7 +108,14 @@ class ChunkDecoder {
     std::vector<int64_t> rows(n);  // cache row -> chunk row; -1 once finished
     std::iota(rows.begin(), rows.end(), 0);
     int64_t generated = 0;
-    for (int step = 0; step < o_.max_new_tokens; ++step) {
+    for (int64_t step = 0; step < budget_; ++step) {
+      if (!torch::isfinite(logits).all().item<bool>()) {
+        throw std::runtime_error(fmt::format(
+            "the model produced NaN or Inf logits at decode step {}: its weights hold NaN/Inf, or its config.json "
+            "has broken values (e.g. rope_theta); check the model with r1train inspect --model DIR, and if it "
+            "trained into this, resume from an earlier checkpoint with a lower learning rate",
+            step + 1));
+      }
       SampledTokens s = sample_tokens(logits, o_.sampling, gen_, seen);
       if (seen.defined()) seen.scatter_(1, s.tokens.unsqueeze(1), true);
       auto tokens = s.tokens.to(torch::kCPU);
@@ -154,7 +169,7 @@ class ChunkDecoder {
  private:
   // Sets the finish reason when the completion's last token ends it.
   bool finished(Completion& c) const {
-    auto reason = stop_.finish_reason(c.token_ids);
+    auto reason = stop_.finish_reason(c.token_ids, budget_);
     if (reason) c.finish_reason = *reason;
     return reason.has_value();
   }
@@ -162,6 +177,7 @@ class ChunkDecoder {
   CausalLM& model_;
   const TextDecoder& decode_;
   StopChecker stop_;
+  int64_t budget_ = 0;  // new tokens per row in the current chunk
   const std::vector<std::vector<int>>& prompts_;
   const GenerateOptions& o_;
   torch::Generator& gen_;

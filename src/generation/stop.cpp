@@ -10,17 +10,15 @@ namespace {
 constexpr std::size_t kTailMargin = 16;
 }  // namespace
 
-StopChecker::StopChecker(const TextDecoder& decode, std::set<int> end_ids, std::vector<std::string> stop_strings,
-                         int max_new_tokens)
-    : decode_(decode), end_ids_(std::move(end_ids)), stop_strings_(std::move(stop_strings)),
-      max_new_tokens_(max_new_tokens) {
+StopChecker::StopChecker(const TextDecoder& decode, std::set<int> end_ids, std::vector<std::string> stop_strings)
+    : decode_(decode), end_ids_(std::move(end_ids)), stop_strings_(std::move(stop_strings)) {
   for (const auto& s : stop_strings_) longest_stop_ = std::max(longest_stop_, s.size());
 }
 
-std::optional<FinishReason> StopChecker::finish_reason(const std::vector<int>& ids) const {
+std::optional<FinishReason> StopChecker::finish_reason(const std::vector<int>& ids, int64_t max_tokens) const {
   if (end_ids_.count(ids.back())) return FinishReason::Stop;
   if (!stop_strings_.empty() && ends_with_stop_string(ids)) return FinishReason::Stop;
-  if (static_cast<int>(ids.size()) >= max_new_tokens_) return FinishReason::Length;
+  if (static_cast<int64_t>(ids.size()) >= max_tokens) return FinishReason::Length;
   return std::nullopt;
 }
 

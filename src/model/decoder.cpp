@@ -13,6 +13,7 @@
 #include <set>
 
 #include "r1/core/error.h"
+#include "r1/core/output_file.h"
 #include "r1/model/safetensors.h"
 
 namespace r1 {
@@ -173,6 +174,19 @@ torch::Tensor rope_inv_freq(const TransformerConfig& c) {
 
 CausalLMImpl::CausalLMImpl(const TransformerConfig& config, torch::TensorOptions options)
     : config_(config), options_(options), inv_freq_(rope_inv_freq(config)) {
+  // Weights: embeddings (and an untied head), per layer q/k/v/o and the three MLP matrices. In
+  // long double: a config.json with absurd sizes must give a number to report, not an overflow.
+  const long double h = config.hidden_size, q = config.num_attention_heads * config.head_dim,
+                    kv = config.num_key_value_heads * config.head_dim;
+  const long double params = config.vocab_size * h * (config.tie_word_embeddings ? 1 : 2) +
+                             config.num_hidden_layers * (2 * h * q + 2 * h * kv + 3 * h * config.intermediate_size);
+  const long double bytes = params * static_cast<long double>(c10::elementSize(options.dtype().toScalarType()));
+  check_fits_memory(bytes > 1.8e19L ? UINT64_MAX : static_cast<uint64_t>(bytes), options.device(),
+                    fmt::format("config.json (hidden_size {}, intermediate_size {}, num_hidden_layers {}, vocab_size "
+                                "{}): the weights",
+                                config.hidden_size, config.intermediate_size, config.num_hidden_layers,
+                                config.vocab_size),
+                    "check config.json, or use a smaller dtype");
   model = register_module("model", Decoder(config, options));
   if (!config.tie_word_embeddings)
     lm_head = register_module("lm_head", Linear(config.hidden_size, config.vocab_size, false, options));
@@ -226,6 +240,12 @@ torch::Tensor CausalLMImpl::logits(const torch::Tensor& input_ids, const torch::
 }
 
 KVCache CausalLMImpl::make_cache(int64_t rows, int64_t capacity) const {
+  // [layers] x K and V of [rows, kv heads, capacity, head dim].
+  const long double bytes = 2.0L * config_.num_hidden_layers * rows * config_.num_key_value_heads * capacity *
+                            config_.head_dim * c10::elementSize(options_.dtype().toScalarType());
+  check_fits_memory(bytes > 1.8e19L ? UINT64_MAX : static_cast<uint64_t>(bytes), options_.device(),
+                    fmt::format("the KV cache of {} rows x {} positions", rows, capacity),
+                    "lower rollout.batch_size (rows decoded together) or rollout.max_new_tokens");
   return KVCache(config_, rows, capacity, options_);
 }
 
@@ -328,7 +348,7 @@ void save_model(CausalLM& model, const TransformerConfig& config, const fs::path
   write_safetensors_sharded(out_dir, tensors, max_shard_bytes);
   TransformerConfig saved = config;
   saved.torch_dtype = dtype_name(dtype);
-  std::ofstream(out_dir / "config.json") << saved.to_json().dump(2) << "\n";
+  write_file(out_dir / "config.json", saved.to_json().dump(2) + "\n");
   const fs::path gen_source = tokenizer_source_dir / "generation_config.json";
   if (!tokenizer_source_dir.empty() && fs::exists(gen_source) &&
       fs::absolute(gen_source) != fs::absolute(out_dir / "generation_config.json")) {
@@ -338,7 +358,7 @@ void save_model(CausalLM& model, const TransformerConfig& config, const fs::path
     if (config.bos_token_id >= 0) gen["bos_token_id"] = config.bos_token_id;
     if (config.eos_token_ids.size() == 1) gen["eos_token_id"] = config.eos_token_ids[0];
     else if (!config.eos_token_ids.empty()) gen["eos_token_id"] = config.eos_token_ids;
-    std::ofstream(out_dir / "generation_config.json") << gen.dump(2) << "\n";
+    write_file(out_dir / "generation_config.json", gen.dump(2) + "\n");
   }
   if (tokenizer_source_dir.empty()) return;
   for (const auto& name : tokenizer_file_names()) {

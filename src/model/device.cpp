@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <sched.h>
+#include <unistd.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdlib>
 
@@ -30,7 +32,10 @@ torch::Device resolve_device(const std::string& spec) {
   throw InputError(fmt::format("device '{}': expected auto, cpu, cuda or cuda:N", spec));
 }
 
-torch::Dtype resolve_dtype(Dtype dtype, torch::Device device) {
+torch::Dtype resolve_dtype(Dtype dtype, torch::Device device, const std::string& key) {
+  if (dtype == Dtype::Float16 && !device.is_cuda())
+    throw InputError(key + ": float16 does not run on the CPU (libtorch has no float16 matrix multiply there); use "
+                           "float32 or bfloat16, or a CUDA device");
   switch (dtype) {
     case Dtype::Auto: return device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
     case Dtype::Float32: return torch::kFloat32;
@@ -61,12 +66,32 @@ int configure_threads(int threads) {
       n = static_cast<int>(v);
     }
   }
-  if (n <= 0) {
-    cpu_set_t set;
-    n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+  cpu_set_t set;
+  const int cores = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+  if (n <= 0) n = cores;
+  if (n > cores) {
+    // More threads than cores only adds contention (a 2-token job ran for minutes with 1000).
+    spdlog::warn("{} threads asked for, but this process may run on {} cores: using {}", n, cores, cores);
+    n = cores;
   }
   torch::set_num_threads(n);
   return n;
+}
+
+std::optional<uint64_t> device_memory_bytes(torch::Device device) {
+  if (device.is_cuda()) return std::nullopt;
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return std::nullopt;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
+}
+
+void check_fits_memory(uint64_t bytes, torch::Device device, const std::string& what, const std::string& fix) {
+  const auto have = device_memory_bytes(device);
+  if (!have || bytes <= *have) return;
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  throw InputError(fmt::format("{} needs {} bytes ({:.1f} GiB) on {}, which has {:.1f} GiB in all; {}", what, bytes,
+                               static_cast<double>(bytes) / kGiB, device.str(), static_cast<double>(*have) / kGiB,
+                               fix));
 }
 
 std::string torch_build_info() {

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "r1/core/error.h"
+#include "r1/core/output_file.h"
 
 namespace r1 {
 
@@ -343,17 +344,15 @@ void write_safetensors(const fs::path& path, const std::vector<std::pair<std::st
   h.append((8 - h.size() % 8) % 8, ' ');  // align the data section to 8 bytes
   const fs::path tmp = path.string() + ".tmp";
   {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(fmt::format("{}: cannot write", tmp.string()));
+    OutputFile out(tmp);
     uint64_t n = h.size();
-    unsigned char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xff);
-    out.write(reinterpret_cast<const char*>(len), 8);
-    out.write(h.data(), static_cast<std::streamsize>(h.size()));
+    char len[8];
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+    out.write({len, 8});
+    out.write(h);
     for (const auto& c : data)
-      out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.numel() * c.element_size()));
-    out.flush();
-    if (!out) throw std::runtime_error(fmt::format("{}: write failed (disk full?)", tmp.string()));
+      out.write({static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.numel() * c.element_size())});
+    out.close();
   }
   fs::rename(tmp, path);
 }
@@ -383,7 +382,7 @@ void write_safetensors_sharded(const fs::path& dir, const std::vector<std::pair<
     for (const auto& [tname, _] : shards[i]) weight_map[tname] = name;
   }
   json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
-  std::ofstream(dir / "model.safetensors.index.json") << index.dump(2) << "\n";
+  write_file(dir / "model.safetensors.index.json", index.dump(2) + "\n");
 }
 
 }  // namespace r1

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "r1/core/error.h"
+#include "r1/core/output_file.h"
 #include "r1/core/jsonl.h"
 
 namespace r1 {
@@ -228,12 +229,7 @@ std::vector<fs::path> write_plot(const fs::path& run_dir, const fs::path& output
   const auto panels = collect_panels(run_dir);
   const std::string title = "r1train: " + fs::absolute(run_dir).lexically_normal().filename().string();
   const std::string svg = render_svg(panels, title);
-  auto write = [](const fs::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-    out.flush();
-    if (!out) throw InputError(path.string() + ": cannot write the file");
-  };
+  auto write = [](const fs::path& path, const std::string& text) { write_file(path, text); };
   if (output.empty()) {
     write(run_dir / "plot.svg", svg);
     write(run_dir / "plot.html", render_html(svg, title));

@@ -42,13 +42,6 @@ std::vector<SampleRef> sample_refs(const RolloutBatch& batch) {
   return out;
 }
 
-std::vector<int> encode_prompt(const Tokenizer& tokenizer, const std::string& text) {
-  auto ids = tokenizer.encode(text, /*add_special_tokens=*/true);
-  const auto bos = tokenizer.bos_id();
-  if (bos && ids.size() >= 2 && ids[0] == *bos && ids[1] == *bos) ids.erase(ids.begin());
-  return ids;
-}
-
 TrainingBatch make_training_batch(const std::vector<SampleRef>& rows, int pad_id, bool mask_truncated,
                                   torch::Device device) {
   const auto n = static_cast<int64_t>(rows.size());

@@ -56,6 +56,13 @@ Trainer::Trainer(Config config, ResumeOptions resume)
       policy_(load_model(run_.model_source(), resolve_dtype(config_.model.dtype, device_), device_)),
       tokenizer_(Tokenizer::load(run_.model_source())) {
   started_ = std::chrono::steady_clock::now();
+  const int64_t context = policy_.config.max_position_embeddings;
+  check_dataset_fits_context(dataset_, config_.data.template_, *tokenizer_, config_.rollout.max_new_tokens, context,
+                             "rollout.max_new_tokens");
+  if (config_.eval.every > 0) {
+    check_dataset_fits_context(Dataset::load_jsonl(config_.eval.data, config_.data), config_.data.template_,
+                               *tokenizer_, config_.rollout.max_new_tokens, context, "rollout.max_new_tokens");
+  }
   policy_.model->set_gradient_checkpointing(config_.train.gradient_checkpointing);
   if (config_.grpo.beta > 0) {
     reference_ = load_model(config_.model.path, resolve_dtype(config_.model.dtype, device_), device_);
@@ -85,42 +92,48 @@ Trainer::~Trainer() = default;
 
 void Trainer::run() {
   install_stop_handlers();
-  reset_stop_requests();
+  const StopRequestScope stop_scope;  // a later run in this process starts with no request pending
+  if (stop_requested())
+    throw Interrupted(fmt::format("stopped before step {} began; nothing new to save", start_step_ + 1));
   const int64_t steps = config_.train.steps;
   // The starting model's score, so that the eval curve starts where training does.
   if (config_.eval.every > 0 && start_step_ == 0) evaluate(0);
-  for (int64_t step = start_step_ + 1; step <= steps; ++step) {
-    const auto step_start = std::chrono::steady_clock::now();
+  try {
+    for (int64_t step = start_step_ + 1; step <= steps; ++step) {
+      const auto step_start = std::chrono::steady_clock::now();
 
-    RolloutBatch batch = rollout(step);  // sample G completions per prompt and score them
-    compute_advantages(batch);
+      RolloutBatch batch = rollout(step);  // sample G completions per prompt and score them
+      compute_advantages(batch);
 
-    const auto update_start = std::chrono::steady_clock::now();
-    UpdateStats stats = update(batch);
+      const auto update_start = std::chrono::steady_clock::now();
+      UpdateStats stats = update(batch);
 
-    StepTimings timings{batch.stats.generate_s, batch.stats.reward_s, seconds_since(update_start),
-                        seconds_since(step_start)};
-    int64_t step_tokens = 0;  // prompt + completion tokens of this step
-    for (const auto& g : batch.groups)
-      for (const auto& s : g.samples)
-        step_tokens += static_cast<int64_t>(g.prompt_ids.size() + s.completion.token_ids.size());
-    state_.step = step;
-    state_.num_tokens += step_tokens;
-    state_.data_cursor = sampler_.cursor();
-    auto metrics = step_metrics(step, batch, stats, timings, step_tokens);
-    run_.log("metrics.jsonl").write(metrics);
-    log_console(step, metrics);
-    if (config_.train.log_samples_every > 0 && step % config_.train.log_samples_every == 0) log_samples(step, batch);
+      StepTimings timings{batch.stats.generate_s, batch.stats.reward_s, seconds_since(update_start),
+                          seconds_since(step_start)};
+      int64_t step_tokens = 0;  // prompt + completion tokens of this step
+      for (const auto& g : batch.groups)
+        for (const auto& s : g.samples)
+          step_tokens += static_cast<int64_t>(g.prompt_ids.size() + s.completion.token_ids.size());
+      state_.step = step;
+      state_.num_tokens += step_tokens;
+      state_.data_cursor = sampler_.cursor();
+      auto metrics = step_metrics(step, batch, stats, timings, step_tokens);
+      run_.log("metrics.jsonl").write(metrics);
+      log_console(step, metrics);
+      if (config_.train.log_samples_every > 0 && step % config_.train.log_samples_every == 0) log_samples(step, batch);
 
-    run_.record_nonfinite(stats.skipped_updates == config_.grpo.num_iterations);
-    if (config_.eval.every > 0 && step % config_.eval.every == 0) evaluate(step);
+      run_.record_nonfinite(stats.skipped_updates == config_.grpo.num_iterations);
+      if (config_.eval.every > 0 && step % config_.eval.every == 0) evaluate(step);
 
-    const bool due = config_.train.checkpoint_every > 0 && step % config_.train.checkpoint_every == 0;
-    if (due || step == steps || stop_requested()) save(step);
-    if (stop_requested() && step < steps) {
-      throw Interrupted(fmt::format("stopped at step {} after saving {}; continue with --resume auto", step,
-                                    (run_.path() / "checkpoints" / checkpoint_name(step)).string()));
+      const bool due = config_.train.checkpoint_every > 0 && step % config_.train.checkpoint_every == 0;
+      if (due || step == steps || stop_requested()) save(step);
+      if (stop_requested() && step < steps) {
+        throw Interrupted(fmt::format("stopped at step {} after saving {}; continue with --resume auto", step,
+                                      (run_.path() / "checkpoints" / checkpoint_name(step)).string()));
+      }
     }
+  } catch (const WriteError& e) {
+    throw run_.with_last_checkpoint(e);
   }
   spdlog::info("done: {} steps in {}; the final model is in {}", steps, hms(seconds_since(started_)),
                (run_.path() / "checkpoints" / checkpoint_name(steps)).string());

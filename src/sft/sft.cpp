@@ -193,7 +193,8 @@ SftResult run_sft(const Config& config, const ResumeOptions& resume) {
   };
 
   install_stop_handlers();
-  reset_stop_requests();
+  const StopRequestScope stop_scope;  // a later run in this process starts with no request pending
+  if (stop_requested()) throw Interrupted("sft: stopped before the first step; nothing new to save");
   const auto started = std::chrono::steady_clock::now();
   SftResult result;
   fs::path last_saved = checkpoint.value_or(fs::path());

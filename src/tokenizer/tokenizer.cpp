@@ -85,12 +85,21 @@ std::optional<std::string> token_text(const json& cfg, const char* key) {
   return std::nullopt;
 }
 
-std::vector<int> id_list(const json& v) {
+// A token id or a list of them (null: none); InputError naming `what` (file and key) otherwise.
+std::vector<int> id_list(const json& v, const std::string& what) {
   std::vector<int> out;
-  if (v.is_number_integer()) out.push_back(v.get<int>());
-  if (v.is_array())
-    for (const auto& x : v)
-      if (x.is_number_integer()) out.push_back(x.get<int>());
+  if (v.is_null()) return out;
+  auto one = [&](const json& x) {
+    if (!x.is_number_integer() || x.get<int64_t>() < 0 || x.get<int64_t>() > INT32_MAX)
+      throw InputError(fmt::format("{}: expected a token id (a non-negative integer) or a list of them, got {}", what,
+                                   x.dump()));
+    out.push_back(x.get<int>());
+  };
+  if (v.is_array()) {
+    for (const auto& x : v) one(x);
+  } else {
+    one(v);
+  }
   return out;
 }
 
@@ -223,17 +232,17 @@ struct TokenizerLoader {
 
     tok.bos_ = lookup("bos_token");
     if (!tok.bos_) {
-      auto g = in_range(id_list(gen.value("bos_token_id", json())), "bos_token_id");
+      auto g = in_range(id_list(gen.value("bos_token_id", json()), (dir / "generation_config.json").string() + ": bos_token_id"), "bos_token_id");
       tok.bos_ = g.empty() ? tok.backend_->model_bos() : std::optional<int>(g[0]);
     }
     if (auto e = lookup("eos_token")) tok.eos_.push_back(*e);
-    for (int id : in_range(id_list(gen.value("eos_token_id", json())), "eos_token_id"))
+    for (int id : in_range(id_list(gen.value("eos_token_id", json()), (dir / "generation_config.json").string() + ": eos_token_id"), "eos_token_id"))
       if (std::find(tok.eos_.begin(), tok.eos_.end(), id) == tok.eos_.end()) tok.eos_.push_back(id);
     if (tok.eos_.empty())
       if (auto e = tok.backend_->model_eos()) tok.eos_.push_back(*e);
     tok.pad_ = lookup("pad_token");
     if (!tok.pad_) {
-      auto g = in_range(id_list(gen.value("pad_token_id", json())), "pad_token_id");
+      auto g = in_range(id_list(gen.value("pad_token_id", json()), (dir / "generation_config.json").string() + ": pad_token_id"), "pad_token_id");
       tok.pad_ = g.empty() ? tok.backend_->model_pad() : std::optional<int>(g[0]);
     }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "r1/core/error.h"
+#include "r1/core/output_file.h"
 
 namespace r1 {
 
@@ -52,21 +53,27 @@ fs::path save_checkpoint(const fs::path& run_dir, int64_t step, int keep_last,
   fs::path tmp = root / (".tmp-" + checkpoint_name(step) + "-" + std::to_string(::getpid()));
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  write(tmp);
-  for (const auto& entry : fs::recursive_directory_iterator(tmp)) {
-    if (entry.is_regular_file()) fsync_path(entry.path(), false);
+  try {
+    write(tmp);
+    for (const auto& entry : fs::recursive_directory_iterator(tmp)) {
+      if (entry.is_regular_file()) fsync_path(entry.path(), false);
+    }
+    fsync_path(tmp, true);
+  } catch (const std::exception& e) {
+    // Free the space the partial checkpoint took; the previous ones stay as they were.
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+    const auto last = find_latest_checkpoint(run_dir);
+    throw WriteError(fmt::format("writing checkpoint {} failed: {}; the last good checkpoint is {}",
+                                 final_dir.string(), e.what(),
+                                 last ? last->string() : std::string("none (no checkpoint was saved yet)")));
   }
-  fsync_path(tmp, true);
   if (fs::exists(final_dir)) fs::remove_all(final_dir);
   fs::rename(tmp, final_dir);
   fsync_path(root, true);
 
   fs::path latest_tmp = root / ".latest.tmp";
-  {
-    std::ofstream out(latest_tmp, std::ios::trunc);
-    out << checkpoint_name(step) << "\n";
-  }
-  fsync_path(latest_tmp, false);
+  write_file(latest_tmp, checkpoint_name(step) + "\n", /*sync=*/true);
   fs::rename(latest_tmp, root / "latest");
   fsync_path(root, true);
 
@@ -108,7 +115,24 @@ std::optional<fs::path> find_latest_checkpoint(const fs::path& run_dir) {
 
 std::optional<fs::path> find_resume_checkpoint(const fs::path& run_dir, const ResumeOptions& resume,
                                                const std::string& output_dir_key) {
-  if (resume.from == "auto") return find_latest_checkpoint(run_dir);
+  if (resume.from == "auto") {
+    auto found = find_latest_checkpoint(run_dir);
+    // Say so when a newer checkpoint directory exists but cannot be used (its trainer_state.json is
+    // missing, empty or cut short): the run goes back further than the user may expect.
+    std::optional<std::pair<int64_t, fs::path>> newest;
+    if (fs::is_directory(run_dir / "checkpoints")) {
+      for (const auto& entry : fs::directory_iterator(run_dir / "checkpoints")) {
+        auto s = step_of(entry.path());
+        if (s && entry.is_directory() && (!newest || *s > newest->first)) newest = {*s, entry.path()};
+      }
+    }
+    if (newest && (!found || newest->second != *found)) {
+      spdlog::warn("checkpoint {} is unusable (its trainer_state.json is missing or not valid JSON); {}",
+                   newest->second.string(),
+                   found ? "resuming from " + found->string() + " instead" : std::string("starting afresh"));
+    }
+    return found;
+  }
   if (resume.from == "none") {
     if (auto existing = find_latest_checkpoint(run_dir)) {
       throw InputError(output_dir_key + " " + run_dir.string() + " already holds a run (" + existing->string() +

@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <numbers>
+#include <sstream>
 
 #include "r1/core/error.h"
+#include "r1/core/output_file.h"
 
 namespace r1 {
 
@@ -84,7 +86,11 @@ void Optimizer::save(const std::filesystem::path& file) {
   if (use_masters_) {
     for (std::size_t i = 0; i < masters_.size(); ++i) archive.write("master." + std::to_string(i), masters_[i]);
   }
-  archive.save_to(file.string());
+  // Serialised in memory first: libtorch's file writer throws from its destructor when the disk
+  // fills, which would end the process; this way a failed write is an ordinary WriteError.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file(file, bytes.str());
 }
 
 void Optimizer::load(const std::filesystem::path& file) {

@@ -2,9 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "r1/core/error.h"
+#include "r1/core/output_file.h"
 
 namespace r1 {
 
@@ -15,6 +22,36 @@ namespace {
 const char* kind_of(ConfigUse use) { return use == ConfigUse::Sft ? "sft" : "grpo"; }
 std::string output_dir_key(ConfigUse use) { return use == ConfigUse::Sft ? "sft.output_dir" : "train.output_dir"; }
 
+// Takes DIR/.lock with flock(LOCK_EX | LOCK_NB): held until the process ends, however it ends (the
+// kernel drops the lock with the file descriptor), so a crashed run never leaves a stale lock.
+// Returns the descriptor; InputError naming the other run's pid and host when it is taken.
+int lock_run_directory(const fs::path& dir, const std::string& key) {
+  if (fs::exists(dir) && !fs::is_directory(dir))
+    throw InputError(fmt::format("{} {}: is a file, not a directory; choose another {}", key, dir.string(), key));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw InputError(fmt::format("{} {}: cannot create the run directory: {}", key, dir.string(), ec.message()));
+  const fs::path path = dir / ".lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw InputError(fmt::format("{}: cannot open the run lock: {}", path.string(), std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    std::string holder(256, '\0');
+    const ssize_t n = ::pread(fd, holder.data(), holder.size(), 0);
+    holder.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    ::close(fd);
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
+    throw InputError(fmt::format("{} {} is in use by another r1train run ({}); wait for it to end or stop it, or "
+                                 "choose another {}",
+                                 key, dir.string(), holder.empty() ? "its pid is not recorded" : holder, key));
+  }
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  const std::string holder = fmt::format("pid {} on host {}\n", ::getpid(), host);
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, holder.data(), holder.size(), 0) < 0)
+    spdlog::warn("{}: could not record this run's pid in the lock", path.string());
+  return fd;
+}
+
 }  // namespace
 
 RunDirectory::RunDirectory(const Config& config, ConfigUse use, const ResumeOptions& resume)
@@ -22,10 +59,13 @@ RunDirectory::RunDirectory(const Config& config, ConfigUse use, const ResumeOpti
       use_(use),
       resume_(resume),
       dir_(use == ConfigUse::Sft ? config.sft.output_dir : config.train.output_dir),
+      lock_fd_(lock_run_directory(dir_, output_dir_key(use))),
       checkpoint_(find_resume_checkpoint(dir_, resume, output_dir_key(use))),
       tokenizer_source_(model_source()) {}
 
-RunDirectory::~RunDirectory() = default;
+RunDirectory::~RunDirectory() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
+}
 
 fs::path RunDirectory::model_source() const { return checkpoint_ ? *checkpoint_ : fs::path(config_.model.path); }
 
@@ -53,7 +93,7 @@ nlohmann::json RunDirectory::resume_state() const {
 
 void RunDirectory::open(int64_t resumed_step, const std::vector<std::string>& logs) {
   fs::create_directories(dir_);
-  std::ofstream(dir_ / "config.yaml") << to_yaml(config_);
+  write_file(dir_ / "config.yaml", to_yaml(config_));
   log_file_ = std::make_unique<LogFile>(dir_ / "train.log");
   for (const auto& name : logs) logs_[name] = std::make_unique<JsonlLog>(dir_ / name, resumed_step);
 }
@@ -68,11 +108,19 @@ fs::path RunDirectory::save(int64_t step, CausalLM& model, const TransformerConf
   auto saved = save_checkpoint(dir_, step, keep_last, [&](const fs::path& tmp) {
     save_model(model, arch, tmp, tokenizer_source_);
     optimizer.save(tmp / "optimizer.pt");
-    std::ofstream(tmp / "trainer_state.json") << state.dump(2) << "\n";
+    write_file(tmp / "trainer_state.json", state.dump(2) + "\n");
   });
   // The next save copies the tokenizer from here: keep_last may delete the checkpoint resumed from.
   tokenizer_source_ = saved;
   return saved;
+}
+
+WriteError RunDirectory::with_last_checkpoint(const WriteError& e) const {
+  const std::string what = e.what();
+  if (what.find("last good checkpoint") != std::string::npos) return e;
+  const auto last = find_latest_checkpoint(dir_);
+  return WriteError(what + "; the last good checkpoint is " +
+                    (last ? last->string() : std::string("none (no checkpoint was saved yet)")));
 }
 
 void RunDirectory::record_nonfinite(bool all_updates_skipped) {

@@ -29,6 +29,10 @@ CLI::Option* add_choice_option(CLI::App* sub, const std::string& flags, E& targe
       ->transform(CLI::CheckedTransformer(names).description(""));
 }
 
+// Checks for a numeric flag: "is V; must be >= MIN" (or "> MIN") otherwise; CLI11 prefixes the flag.
+CLI::Validator at_least(double min);
+CLI::Validator above(double min);
+
 // Adds `--resume auto|none|DIR` and `--allow-config-change`; `output_dir_key` names the run
 // directory's config key in the help.
 void add_resume_options(CLI::App* sub, ResumeOptions& resume, const std::string& output_dir_key);

@@ -9,6 +9,8 @@
 #include <functional>
 #include <string>
 
+#include "r1/core/output_file.h"
+
 namespace r1 {
 
 // One parsed line of a JSONL file.
@@ -37,12 +39,11 @@ class JsonlLog {
   // with keep_through_step < 0, starts the file empty.
   JsonlLog(const std::filesystem::path& path, int64_t keep_through_step);
 
-  // Writes one line and flushes it.
+  // Writes one line (one checked write); WriteError naming the file when it fails.
   void write(const nlohmann::json& record);
 
  private:
-  std::filesystem::path path_;
-  std::ofstream out_;
+  OutputFile out_;
 };
 
 }  // namespace r1

@@ -13,4 +13,12 @@ bool stop_requested();
 // Forgets signals received so far (a run that starts in a process where an earlier one was stopped).
 void reset_stop_requests();
 
+// Resets the stop requests when a run ends, however it ends.
+struct StopRequestScope {
+  StopRequestScope() = default;
+  ~StopRequestScope() { reset_stop_requests(); }
+  StopRequestScope(const StopRequestScope&) = delete;
+  StopRequestScope& operator=(const StopRequestScope&) = delete;
+};
+
 }  // namespace r1

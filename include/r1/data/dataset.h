@@ -17,6 +17,7 @@ struct Example {
   std::string answer;         // the reference; a GSM8K "... #### N" solution becomes "N"
   nlohmann::json metadata;    // every other field of the line (e.g. countdown numbers, target)
   std::size_t index = 0;      // 0-based position in the file
+  std::string where;          // "FILE:LINE", for messages
 };
 
 class Dataset {

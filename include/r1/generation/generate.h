@@ -43,7 +43,9 @@ struct Completion {
 // A row stops at an id in `end_ids` (EOS) or options.stop_token_ids (the id is kept), at the
 // token whose decoding first contains a stop string (kept; text = decode(kept tokens), so it
 // ends with the stop string plus whatever else that last token spells), or after
-// max_new_tokens ("length"); see StopChecker. Runs without autograd, in the model's dtype.
+// max_new_tokens ("length"), or sooner where the chunk's longest prompt plus the completion fills the
+// model's context (max_position_embeddings; a prompt that fills it alone is an InputError); see
+// StopChecker. Runs without autograd, in the model's dtype.
 std::vector<Completion> generate(CausalLM& model, const TextDecoder& decode, const std::vector<int>& end_ids,
                                  const std::vector<std::vector<int>>& prompts, const GenerateOptions& options,
                                  torch::Generator& gen);

@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "r1/core/options.h"
@@ -12,9 +14,17 @@ namespace r1 {
 // "auto" (cuda when available) | "cpu" | "cuda" | "cuda:N"; InputError otherwise or when CUDA is absent.
 torch::Device resolve_device(const std::string& spec);
 // The torch dtype of a model on `device`; Dtype::Auto is bfloat16 on CUDA and float32 on the CPU.
-torch::Dtype resolve_dtype(Dtype dtype, torch::Device device);
+// InputError naming `key` for float16 on the CPU, where libtorch has no half-precision matmul.
+torch::Dtype resolve_dtype(Dtype dtype, torch::Device device, const std::string& key = "model.dtype");
 // The Hugging Face torch_dtype name: "float32" | "bfloat16" | "float16".
 std::string dtype_name(torch::Dtype dtype);
+
+// Bytes of memory `device` has in all (the CPU: physical memory), or nothing when this build cannot tell.
+std::optional<uint64_t> device_memory_bytes(torch::Device device);
+
+// InputError "WHAT needs N GiB on DEVICE, which has M GiB; FIX" when `bytes` exceed the device's
+// memory: checked before an allocation that would otherwise die inside libtorch.
+void check_fits_memory(uint64_t bytes, torch::Device device, const std::string& what, const std::string& fix);
 
 // Sets torch's intra-op threads: `threads` > 0 wins, else $R1TRAIN_THREADS, else
 // every core this process may run on. Returns the number set.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "r1/generation/generate.h"
+#include "r1/generation/prompts.h"
 #include "r1/model/decoder.h"
 #include "r1/model/logprobs.h"
 #include "r1/rewards/reward_set.h"
@@ -62,10 +63,6 @@ struct SampleRef {
 
 // Every sample of the batch, prompt-major.
 std::vector<SampleRef> sample_refs(const RolloutBatch& batch);
-
-// Token ids of a templated prompt, with the tokenizer's special tokens (BOS when it adds one),
-// but a single BOS when the template text already starts with it (e.g. the llama3 chat format).
-std::vector<int> encode_prompt(const Tokenizer& tokenizer, const std::string& text);
 
 // Padded model inputs for some samples of a rollout batch.
 struct TrainingBatch {

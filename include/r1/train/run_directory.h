@@ -13,6 +13,7 @@
 #include "r1/core/config.h"
 #include "r1/core/jsonl.h"
 #include "r1/core/log.h"
+#include "r1/core/output_file.h"
 #include "r1/model/decoder.h"
 #include "r1/tokenizer/tokenizer.h"
 #include "r1/train/checkpoint.h"
@@ -22,10 +23,14 @@ namespace r1 {
 
 class RunDirectory {
  public:
-  // The run of `use` (Train: train.output_dir; Sft: sft.output_dir). Looks up the checkpoint to
-  // continue from, per --resume; writes nothing.
+  // The run of `use` (Train: train.output_dir; Sft: sft.output_dir). Takes the directory's lock
+  // (DIR/.lock, held for the life of this object and released however the process ends; a second
+  // run on the same directory is an InputError naming the holder's pid and host, and touches
+  // nothing), then looks up the checkpoint to continue from, per --resume.
   RunDirectory(const Config& config, ConfigUse use, const ResumeOptions& resume);
   ~RunDirectory();
+  RunDirectory(const RunDirectory&) = delete;
+  RunDirectory& operator=(const RunDirectory&) = delete;
 
   const std::filesystem::path& path() const { return dir_; }
   // The checkpoint this run continues from, if any.
@@ -50,6 +55,9 @@ class RunDirectory {
   std::filesystem::path save(int64_t step, CausalLM& model, const TransformerConfig& arch, Optimizer& optimizer,
                              nlohmann::json state);
 
+  // `e` with the run's last good checkpoint named, for a write that failed during work.
+  WriteError with_last_checkpoint(const WriteError& e) const;
+
   // Counts steps whose updates were all skipped for a NaN/Inf loss or gradient: the third in a row
   // stops the run (std::runtime_error naming the last good checkpoint and what to try).
   void record_nonfinite(bool all_updates_skipped);
@@ -62,6 +70,7 @@ class RunDirectory {
   ConfigUse use_;
   ResumeOptions resume_;
   std::filesystem::path dir_;
+  int lock_fd_ = -1;  // flock'ed DIR/.lock
   std::optional<std::filesystem::path> checkpoint_;
   std::filesystem::path tokenizer_source_;  // the tokenizer files a save copies
   std::unique_ptr<LogFile> log_file_;

@@ -1,0 +1,29 @@
+// Prompts as the model sees them: templated, encoded, and checked against the model's context.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "r1/data/dataset.h"
+#include "r1/tokenizer/tokenizer.h"
+
+namespace r1 {
+
+// Token ids of a templated prompt, with the tokenizer's special tokens (BOS when it adds one),
+// but a single BOS when the template text already starts with it (e.g. the llama3 chat format).
+std::vector<int> encode_prompt(const Tokenizer& tokenizer, const std::string& text);
+
+// InputError naming `where` when `prompt_tokens` + `max_new_tokens` exceed the model's context
+// (max_position_embeddings), with the numbers and what to change.
+void check_fits_context(int64_t prompt_tokens, int64_t max_new_tokens, int64_t context, const std::string& where,
+                        const std::string& max_new_tokens_key);
+
+// Every example of `data`, templated and encoded, checked with check_fits_context (its FILE:LINE
+// named), before any work: one long row must not take a run down hours in. Prompts longer than the
+// context are refused rather than cut or skipped: either would change the experiment unseen.
+void check_dataset_fits_context(const Dataset& data, const std::string& template_name_or_text,
+                                const Tokenizer& tokenizer, int64_t max_new_tokens, int64_t context,
+                                const std::string& max_new_tokens_key);
+
+}  // namespace r1
