@@ -10,4 +10,4 @@ fi
 cmake --build "$BUILD_DIR" --parallel "$(nproc)" --target r1train r1_sentencepiece r1_tests
 scripts/install_test_assets.sh
 cd "$BUILD_DIR"
-ctest --output-on-failure --timeout 1800 "$@"
+ctest --output-on-failure --timeout 1800 -j "$(nproc)" "$@"

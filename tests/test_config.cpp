@@ -1,6 +1,8 @@
 // Config: defaults, precedence (default < file < --set), and the error messages.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "r1/core/config.h"
 #include "r1/core/error.h"
 #include "r1/core/text_distance.h"

@@ -174,7 +174,7 @@ TEST(TaskGenerators, GenDataCliWritesJsonl) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto ds = Dataset::load_jsonl(out, DataConfig{});
   EXPECT_EQ(ds.size(), 5u);
-  EXPECT_EQ(ds[0].prompt, generate_task("countdown", 5, 9)[0]["prompt"]);
+  EXPECT_EQ(ds[0].prompt, generate_task("countdown", 5, 9)[0]["prompt"].get<std::string>());
   auto bad = test::run_r1train("gen-data sudoku --n 5 --seed 9 --output " + out.string());
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.output.find("unknown task 'sudoku'; tasks are: countdown, arithmetic"), std::string::npos) << bad.output;

@@ -1,4 +1,5 @@
 // `r1train plot`: tick choice, which metrics become panels, and the SVG/HTML written.
+#include <nlohmann/json.hpp>
 #include <gtest/gtest.h>
 
 #include <fstream>

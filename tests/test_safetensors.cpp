@@ -1,4 +1,5 @@
 // Safetensors reading and writing: hand-made files, round trips, sharding, and every kind of corrupt file.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <random>

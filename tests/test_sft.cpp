@@ -1,4 +1,5 @@
 // SFT: corpus loading and loss masks, random init, and `r1train sft` end to end on a tiny model.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <chrono>
 #include <fstream>
 #include <iostream>

@@ -3,6 +3,7 @@
 // part is a visitor over the same private field list; split, the list would have to move to a header.
 #include "r1/core/config.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>

@@ -1,10 +1,12 @@
 #include "r1/eval/evaluate.h"
 
+#include <fmt/format.h>
+
 #include <map>
 
 #include "r1/data/prompt_template.h"
-#include "r1/rewards/reward_set.h"
 #include "r1/generation/prompts.h"
+#include "r1/rewards/reward_set.h"
 
 namespace r1 {
 

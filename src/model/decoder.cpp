@@ -13,6 +13,7 @@
 #include <set>
 
 #include "r1/core/error.h"
+#include "r1/model/torch_features.h"
 #include "r1/core/output_file.h"
 #include "r1/model/safetensors.h"
 
@@ -56,7 +57,7 @@ torch::Tensor apply_rotary(const torch::Tensor& x, const Rotary& rope) {
 // The mask as attend() consumes it: SDPA takes the boolean `allowed` [N, 1, T, S]; the math
 // fallback adds 0 / -inf [N, 1, 1, T, S] (built once per forward, shared by every layer).
 torch::Tensor attention_mask_for(const torch::Tensor& allowed, torch::Dtype dtype) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+#if R1_HAS_SDPA
   return allowed;
 #else
   return torch::zeros(allowed.sizes(), allowed.options().dtype(dtype))
@@ -70,9 +71,13 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
                      const torch::Tensor& mask, double scale) {
   const int64_t N = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
   const int64_t Hkv = k.size(1), S = k.size(2), rep = H / Hkv;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
-  auto ke = k.unsqueeze(2).expand({N, Hkv, rep, S, D}).reshape({N, H, S, D});
-  auto ve = v.unsqueeze(2).expand({N, Hkv, rep, S, D}).reshape({N, H, S, D});
+#if R1_HAS_SDPA_GQA
+  (void)N, (void)T, (void)D, (void)S;
+  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale, /*enable_gqa=*/rep > 1);
+#elif R1_HAS_SDPA
+  (void)T;
+  auto ke = k.unsqueeze(2).expand({N, Hkv, rep, S, D}).reshape({N, H, S, D});  // [N, H, S, D]
+  auto ve = v.unsqueeze(2).expand({N, Hkv, rep, S, D}).reshape({N, H, S, D});  // [N, H, S, D]
   return at::scaled_dot_product_attention(q, ke, ve, mask, 0.0, false, scale);
 #else
   // The exact math of scaled_dot_product_attention; the query heads of one KV head share

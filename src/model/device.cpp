@@ -8,6 +8,11 @@
 #include <cstdlib>
 
 #include "r1/core/error.h"
+#include "r1/model/torch_features.h"
+
+#if R1_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#endif
 
 namespace r1 {
 
@@ -79,7 +84,13 @@ int configure_threads(int threads) {
 }
 
 std::optional<uint64_t> device_memory_bytes(torch::Device device) {
-  if (device.is_cuda()) return std::nullopt;
+  if (device.is_cuda()) {
+#if R1_WITH_CUDA
+    return static_cast<uint64_t>(at::cuda::getDeviceProperties(device.index() < 0 ? 0 : device.index())->totalGlobalMem);
+#else
+    return std::nullopt;
+#endif
+  }
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
   if (pages <= 0 || page <= 0) return std::nullopt;
   return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);

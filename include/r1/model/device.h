@@ -19,7 +19,8 @@ torch::Dtype resolve_dtype(Dtype dtype, torch::Device device, const std::string&
 // The Hugging Face torch_dtype name: "float32" | "bfloat16" | "float16".
 std::string dtype_name(torch::Dtype dtype);
 
-// Bytes of memory `device` has in all (the CPU: physical memory), or nothing when this build cannot tell.
+// Bytes of memory `device` has in all (the CPU: physical memory; a GPU: its global memory in a CUDA
+// build), or nothing when this build cannot tell.
 std::optional<uint64_t> device_memory_bytes(torch::Device device);
 
 // InputError "WHAT needs N GiB on DEVICE, which has M GiB; FIX" when `bytes` exceed the device's

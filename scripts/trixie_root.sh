@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Debian trixie in a directory (debootstrap, cached), for building r1train against trixie's
+# libtorch 2.6 without touching this machine's system. Used by check_libtorch2.sh and
+# check_cuda_build.sh; runs as root (debootstrap, chroot, mount).
+#
+#   scripts/trixie_root.sh ensure ROOT PACKAGE...   create ROOT if needed; install the missing packages
+#   scripts/trixie_root.sh run ROOT REPO COMMAND    run COMMAND (bash) in ROOT with REPO at /r1train,
+#                                                   ../shared at /shared, /proc and /dev mounted
+set -euo pipefail
+
+mirror=${R1_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+action=$1 root=$2
+shift 2
+
+# A clean environment: the host's variables (proxies aside) mean nothing inside the root.
+in_root() {
+  env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+    DEBIAN_FRONTEND=noninteractive ${http_proxy:+http_proxy=$http_proxy} ${https_proxy:+https_proxy=$https_proxy} \
+    chroot "$root" "$@"
+}
+
+case "$action" in
+  ensure)
+    if [ "$(id -u)" -ne 0 ]; then echo "trixie_root: needs root (debootstrap, chroot)" >&2; exit 1; fi
+    if [ ! -f "$root/.r1-base-ready" ]; then
+      command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+      rm -rf "$root"
+      mkdir -p "$root"
+      echo "trixie_root: debootstrap trixie into $root"
+      debootstrap --variant=minbase trixie "$root" "$mirror" >/dev/null
+      echo "deb $mirror trixie main contrib non-free non-free-firmware" > "$root/etc/apt/sources.list"
+      in_root apt-get update -qq
+      touch "$root/.r1-base-ready"
+    fi
+    missing=()
+    for p in "$@"; do
+      in_root dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if ((${#missing[@]})); then
+      echo "trixie_root: installing ${missing[*]}"
+      in_root apt-get update -qq
+      in_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    ;;
+  run)
+    repo=$1 command=$2
+    mkdir -p "$root/r1train" "$root/shared"
+    mounts=()
+    cleanup() { for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount "${mounts[i]}" 2>/dev/null || true; done; }
+    trap cleanup EXIT
+    mount --bind "$repo" "$root/r1train" && mounts+=("$root/r1train")
+    if [ -d "$repo/../shared" ]; then mount --bind "$repo/../shared" "$root/shared" && mounts+=("$root/shared"); fi
+    mount -t proc proc "$root/proc" && mounts+=("$root/proc")
+    mount --bind /dev "$root/dev" && mounts+=("$root/dev")
+    in_root bash -c "cd /r1train && $command"
+    ;;
+  *)
+    echo "usage: trixie_root.sh ensure ROOT PACKAGE... | run ROOT REPO COMMAND" >&2
+    exit 2
+    ;;
+esac
