@@ -14,7 +14,9 @@
 namespace r1 {
 
 // One completion to score. `prompt` is the text the model saw (after the template), so that the
-// format reward knows when the prompt already opened the <think> block.
+// format reward knows when the prompt already opened the <think> block. The members refer to the
+// caller's strings and metadata: build the batch next to the data it points into and score it at
+// once; a RewardInput is valid only for the RewardFunction::score call it is passed to.
 struct RewardInput {
   const std::string& prompt;
   const std::string& completion;
