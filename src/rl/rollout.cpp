@@ -68,7 +68,7 @@ TrainingBatch make_training_batch(const std::vector<SampleRef>& rows, int pad_id
       ids_a[i][p - pl + j] = prompt[j];
       attn_a[i][p - pl + j] = 1;
     }
-    const bool counts = !(mask_truncated && c.finish_reason == FinishReason::Length);
+    const bool counts = counts_in_loss(c, mask_truncated);
     for (std::size_t j = 0; j < c.token_ids.size(); ++j) {
       ids_a[i][p + static_cast<int64_t>(j)] = c.token_ids[j];
       attn_a[i][p + static_cast<int64_t>(j)] = 1;

@@ -279,7 +279,10 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
   if (n == 0) return stats;
   const auto micro = micro_batches(batch);
   LossNormalizer norm{config_.grpo.loss_type, n, 0, static_cast<int64_t>(micro.size()), config_.rollout.max_new_tokens};
-  for (const auto& mb : micro) norm.total_tokens += static_cast<int64_t>(mb.completion_mask.sum().item<double>());
+  for (const auto& g : batch.groups)  // counted on the host: no device sync per micro-batch
+    for (const auto& s : g.samples)
+      if (counts_in_loss(s.completion, config_.grpo.mask_truncated_completions))
+        norm.total_tokens += static_cast<int64_t>(s.completion.token_ids.size());
   stats.tokens = norm.total_tokens;
 
   const auto logprob_start = std::chrono::steady_clock::now();

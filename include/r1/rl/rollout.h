@@ -64,6 +64,12 @@ struct SampleRef {
 // Every sample of the batch, prompt-major.
 std::vector<SampleRef> sample_refs(const RolloutBatch& batch);
 
+// Whether a completion's tokens count in the loss: all of them, unless mask_truncated and it was cut
+// at max_new_tokens.
+inline bool counts_in_loss(const Completion& c, bool mask_truncated) {
+  return !(mask_truncated && c.finish_reason == FinishReason::Length);
+}
+
 // Padded model inputs for some samples of a rollout batch.
 struct TrainingBatch {
   torch::Tensor input_ids;        // [N, P+T] int64: left-padded prompt, then right-padded completion
