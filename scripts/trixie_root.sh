@@ -22,12 +22,26 @@ in_root() {
 case "$action" in
   ensure)
     if [ "$(id -u)" -ne 0 ]; then echo "trixie_root: needs root (debootstrap, chroot)" >&2; exit 1; fi
+    # What this machine must allow; without it the check cannot run here at all (exit 3), which
+    # callers can tell apart from a build or test failure (any other non-zero exit).
+    probe=$(mktemp -d)
+    if ! mount --bind "$probe" "$probe" 2>/dev/null; then
+      rmdir "$probe"
+      echo "trixie_root: this machine does not allow bind mounts (needed for the trixie root)" >&2
+      exit 3
+    fi
+    umount "$probe" && rmdir "$probe"
     if [ ! -f "$root/.r1-base-ready" ]; then
       command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
       rm -rf "$root"
       mkdir -p "$root"
       echo "trixie_root: debootstrap trixie into $root"
-      debootstrap --variant=minbase trixie "$root" "$mirror" >/dev/null
+      if ! debootstrap --variant=minbase trixie "$root" "$mirror" >"$root.log" 2>&1; then
+        tail -5 "$root.log" >&2
+        echo "trixie_root: debootstrap from $mirror failed (no route to Debian's mirror?)" >&2
+        exit 3
+      fi
+      rm -f "$root.log"
       echo "deb $mirror trixie main contrib non-free non-free-firmware" > "$root/etc/apt/sources.list"
       in_root apt-get update -qq
       touch "$root/.r1-base-ready"
