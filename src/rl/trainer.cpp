@@ -4,9 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <fstream>
 #include <numeric>
-#include <sstream>
 
 #include "r1/core/error.h"
 #include "r1/core/signals.h"
@@ -15,8 +13,6 @@
 #include "r1/train/checkpoint.h"
 
 namespace r1 {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -60,8 +56,9 @@ Trainer::Trainer(Config config, ResumeOptions resume)
   check_dataset_fits_context(dataset_, config_.data.template_, *tokenizer_, config_.rollout.max_new_tokens, context,
                              "rollout.max_new_tokens");
   if (config_.eval.every > 0) {
-    check_dataset_fits_context(Dataset::load_jsonl(config_.eval.data, config_.data), config_.data.template_,
-                               *tokenizer_, config_.rollout.max_new_tokens, context, "rollout.max_new_tokens");
+    eval_data_ = Dataset::load_jsonl(config_.eval.data, config_.data);  // read once, for every eval
+    check_dataset_fits_context(*eval_data_, config_.data.template_, *tokenizer_, config_.rollout.max_new_tokens,
+                               context, "rollout.max_new_tokens");
   }
   policy_.model->set_gradient_checkpointing(config_.train.gradient_checkpointing);
   if (config_.grpo.beta > 0) {
@@ -420,11 +417,10 @@ void Trainer::log_samples(int64_t step, const RolloutBatch& batch) {
 }
 
 void Trainer::evaluate(int64_t step) {
-  Dataset eval_data = Dataset::load_jsonl(config_.eval.data, config_.data);
   const EvalOptions options = eval_options(config_);
   torch::NoGradGuard no_grad;
   policy_.model->eval();
-  auto report = r1::evaluate(policy_.model, *tokenizer_, eval_data, options);
+  auto report = r1::evaluate(policy_.model, *tokenizer_, *eval_data_, options);
   policy_.model->train();
   auto j = report.summary.to_json();
   j["step"] = step;

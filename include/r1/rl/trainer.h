@@ -94,6 +94,7 @@ class Trainer {
   LoadedModel policy_;
   std::shared_ptr<Tokenizer> tokenizer_;
   std::optional<LoadedModel> reference_;
+  std::optional<Dataset> eval_data_;  // when eval.every > 0
   std::unique_ptr<Optimizer> optimizer_;
 
   TrainerState state_;      // what the run has done, saved in checkpoints
