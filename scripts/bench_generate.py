@@ -7,6 +7,9 @@ Same work as `r1train generate --benchmark-rows N`: N random 16-token prompts, p
 new-tokens sampled steps (temperature 1) with a per-layer key/value cache (concatenated each
 step, as transformers' DynamicCache does), float32 on CPU, using scripts/reference_model.py's
 model code. Prints {"rows", "new_tokens", "seconds", "tokens_per_s"}.
+
+With --lm-head-only it times just the [rows x width] by [width x vocab] product, new-tokens times:
+the bound the LM head alone puts on decode speed (tokens_per_s = rows * new_tokens / seconds).
 """
 import argparse
 import json
@@ -27,6 +30,7 @@ def main():
     ap.add_argument("--new-tokens", type=int, default=256)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lm-head-only", action="store_true")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -38,6 +42,16 @@ def main():
     head = weights["model.embed_tokens.weight"] if ref.tied else weights["lm_head.weight"]
     g = torch.Generator().manual_seed(args.seed)
     N, P = args.rows, 16
+    if args.lm_head_only:
+        h = torch.randn(N, head.shape[1], generator=g)
+        torch.nn.functional.linear(h, head)  # warm-up
+        start = time.perf_counter()
+        for _ in range(args.new_tokens):
+            torch.nn.functional.linear(h, head)
+        seconds = time.perf_counter() - start
+        print(json.dumps({"rows": N, "new_tokens": args.new_tokens, "seconds": seconds,
+                          "tokens_per_s": N * args.new_tokens / seconds}))
+        return
     ids = torch.randint(3, config["vocab_size"], (N, P), generator=g)
     start = time.perf_counter()
     cache = {}

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Writes a randomly initialised Hugging Face model directory of a given shape, for benchmarks.
 
-    /usr/bin/python3 scripts/make_random_model.py OUT_DIR [--preset qwen2.5-0.5b|small] [--dtype bf16|f32]
+    /usr/bin/python3 scripts/make_random_model.py OUT_DIR [--preset NAME] [--dtype bf16|f32]
 
 Tensors are generated and written one at a time, so memory stays at one tensor. Presets:
 qwen2.5-0.5b (hidden 896, 24 layers, 14 heads, 2 kv heads, intermediate 4864, vocab 151936,
-tied) and small (Qwen2-shaped: hidden 256, 4 layers, 8 heads, 2 kv heads, intermediate 704,
-vocab 4096).
+tied), qwen2.5-0.5b-4l (the same cut to 4 layers: full width and vocabulary), qwen2.5-1.5b
+(hidden 1536, 28 layers, 12 heads, 2 kv heads, intermediate 8960, vocab 151936, tied) and small
+(Qwen2-shaped: hidden 256, 4 layers, 8 heads, 2 kv heads, intermediate 704, vocab 4096).
 """
 import argparse
 import json
@@ -25,6 +26,11 @@ QWEN2 = {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_a
 PRESETS = {
     "qwen2.5-0.5b": dict(QWEN2, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
                          num_attention_heads=14, num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
+    "qwen2.5-0.5b-4l": dict(QWEN2, hidden_size=896, intermediate_size=4864, num_hidden_layers=4,
+                            num_attention_heads=14, num_key_value_heads=2, vocab_size=151936,
+                            tie_word_embeddings=True),
+    "qwen2.5-1.5b": dict(QWEN2, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
+                         num_attention_heads=12, num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
     "small": dict(QWEN2, hidden_size=256, intermediate_size=704, num_hidden_layers=4, num_attention_heads=8,
                   num_key_value_heads=2, vocab_size=4096, tie_word_embeddings=True),
 }

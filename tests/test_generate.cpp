@@ -41,15 +41,17 @@ struct Naive {
   std::vector<int> tokens;
   std::vector<float> logprobs;
 };
+// Draws come from completion (prompt 0, sample 0)'s stream at token position i, as generate's do.
 Naive naive_generate(CausalLM& model, const std::vector<int>& prompt, int steps, const SamplingOptions& o,
-                     torch::Generator& gen) {
+                     uint64_t seed) {
   torch::NoGradGuard no_grad;
   Naive out;
   std::vector<int64_t> seq(prompt.begin(), prompt.end());
+  auto stream = stream_tensor({sample_stream(seed, 0, 0)}, torch::kCPU);  // [1, 2]
   for (int i = 0; i < steps; ++i) {
     auto ids = torch::tensor(seq, torch::kInt64).unsqueeze(0);
     auto logits = model->logits(ids, torch::ones_like(ids)).select(1, ids.size(1) - 1);  // [1, V]
-    auto s = sample_tokens(logits, o, gen);
+    auto s = sample_tokens(logits, o, sampling_uniforms(stream, torch::full({1}, i, torch::kInt64)));
     out.tokens.push_back(static_cast<int>(s.tokens[0].item<int64_t>()));
     out.logprobs.push_back(s.logprobs[0].item<float>());
     seq.push_back(out.tokens.back());
@@ -66,9 +68,9 @@ TEST(Generate, CachedDecodingEqualsFullRecomputation) {
       o.max_new_tokens = 12;
       o.sampling.temperature = temperature;
       o.sampling.top_k = 40;
-      auto g1 = make_generator(11, torch::kCPU), g2 = make_generator(11, torch::kCPU);
-      auto c = generate(loaded.model, kBrackets, {}, {prompt}, o, g1);
-      auto naive = naive_generate(loaded.model, prompt, 12, o.sampling, g2);
+      o.seed = 11;
+      auto c = generate(loaded.model, kBrackets, {}, {prompt}, o);
+      auto naive = naive_generate(loaded.model, prompt, 12, o.sampling, 11);
       ASSERT_EQ(c.size(), 1u);
       EXPECT_EQ(c[0].token_ids, naive.tokens) << name << " T=" << temperature;
       ASSERT_EQ(c[0].logprobs.size(), naive.logprobs.size());
@@ -87,8 +89,7 @@ TEST(Generate, GreedyMatchesTheReferenceContinuation) {
   GenerateOptions o;
   o.max_new_tokens = static_cast<int>(want.size());
   o.sampling.temperature = 0;
-  auto gen = make_generator(0, torch::kCPU);
-  auto c = generate(loaded.model, kBrackets, {}, {prompt}, o, gen);
+  auto c = generate(loaded.model, kBrackets, {}, {prompt}, o);
   EXPECT_EQ(c[0].token_ids, want);
 }
 
@@ -102,14 +103,12 @@ TEST(Generate, GreedyIsTheSameAloneOrBatched) {
   o.sampling.temperature = 0;
   std::vector<std::vector<int>> alone;
   for (const auto& p : prompts) {
-    auto gen = make_generator(0, torch::kCPU);
-    alone.push_back(generate(loaded.model, kBrackets, {}, {p}, o, gen)[0].token_ids);
+    alone.push_back(generate(loaded.model, kBrackets, {}, {p}, o)[0].token_ids);
   }
   o.group_size = 2;
   for (int batch : {64, 3}) {
     o.batch_size = batch;
-    auto gen = make_generator(0, torch::kCPU);
-    auto c = generate(loaded.model, kBrackets, {}, prompts, o, gen);
+    auto c = generate(loaded.model, kBrackets, {}, prompts, o);
     ASSERT_EQ(c.size(), 6u);
     for (size_t i = 0; i < c.size(); ++i) {
       EXPECT_EQ(c[i].prompt_index, static_cast<int>(i / 2));
@@ -126,9 +125,9 @@ TEST(Generate, SameSeedSameSamplesDifferentSeedDifferent) {
   o.max_new_tokens = 16;
   o.sampling.temperature = 1.0;
   auto run = [&](uint64_t seed) {
-    auto gen = make_generator(seed, torch::kCPU);
+    o.seed = seed;
     std::vector<std::vector<int>> out;
-    for (const auto& c : generate(loaded.model, kBrackets, {}, {{5, 6, 7}, {9}}, o, gen)) out.push_back(c.token_ids);
+    for (const auto& c : generate(loaded.model, kBrackets, {}, {{5, 6, 7}, {9}}, o)) out.push_back(c.token_ids);
     return out;
   };
   auto a = run(42), b = run(42), c = run(43);
@@ -145,8 +144,7 @@ TEST(Generate, EosStopTokensAndStopStringsCutExactly) {
   o.max_new_tokens = 8;
   o.sampling.temperature = 0;
   auto run = [&](const std::vector<int>& eos, const GenerateOptions& opts) {
-    auto gen = make_generator(0, torch::kCPU);
-    return generate(loaded.model, kBrackets, eos, {prompt}, opts, gen)[0];
+    return generate(loaded.model, kBrackets, eos, {prompt}, opts)[0];
   };
   auto full = run({}, o);
   ASSERT_EQ(std::vector<int>(full.token_ids.begin(), full.token_ids.begin() + 4), (std::vector<int>{235, 51, 203, 16}));
@@ -191,8 +189,7 @@ TEST(Generate, RepetitionPenaltyMatchesTheRuleAppliedToFullForwards) {
   o.max_new_tokens = 10;
   o.sampling.temperature = 0;
   o.sampling.repetition_penalty = 3.0;
-  auto gen = make_generator(0, torch::kCPU);
-  auto out = generate(loaded.model, kBrackets, {}, prompts, o, gen);
+  auto out = generate(loaded.model, kBrackets, {}, prompts, o);
   torch::NoGradGuard no_grad;
   bool differs_from_plain = false;
   for (std::size_t p = 0; p < prompts.size(); ++p) {
@@ -250,10 +247,10 @@ TEST(StopChecker, TailWindowStopsWhereTheFullDecodeDoes) {
   EXPECT_GT(stops, 50);  // the trials do meet stop strings (about 30% of them)
 }
 
-// Sampled rows that end at different steps (stop string "[1": any token starting with 1) are
-// compacted out of the batch; every completion's log-probs still equal a teacher-forced
+// Sampled rows that end at different steps (stop string "[1": any token starting with 1) free
+// their slots for the next completions (prefilled into them); every completion's log-probs still equal a teacher-forced
 // full forward over prompt + completion, log_softmax(logits / T) at the chosen tokens.
-TEST(Generate, LogprobsEqualATeacherForcedForwardAcrossCompaction) {
+TEST(Generate, LogprobsEqualATeacherForcedForwardAcrossRefills) {
   auto loaded = load_model(fixture("qwen3_qknorm"), torch::kFloat32, torch::kCPU);
   const std::vector<std::vector<int>> prompts = {{3, 4, 5, 6, 7, 8}, {100}, {250, 251, 252}};
   GenerateOptions o;
@@ -261,8 +258,9 @@ TEST(Generate, LogprobsEqualATeacherForcedForwardAcrossCompaction) {
   o.max_new_tokens = 12;
   o.sampling.temperature = 0.7;
   o.stop = {"[1"};
-  auto gen = make_generator(5, torch::kCPU);
-  auto completions = generate(loaded.model, kBrackets, {}, prompts, o, gen);
+  o.seed = 5;
+  o.batch_size = 4;  // 15 completions through 4 slots: refilled as rows stop
+  auto completions = generate(loaded.model, kBrackets, {}, prompts, o);
   ASSERT_EQ(completions.size(), 15u);
   std::set<size_t> lengths;
   torch::NoGradGuard no_grad;
@@ -286,6 +284,54 @@ TEST(Generate, LogprobsEqualATeacherForcedForwardAcrossCompaction) {
   EXPECT_GE(lengths.size(), 3u) << "rows should finish at different steps";
 }
 
+// Continuous batching: slots freed by rows that stop early take the next completions. Each
+// completion draws from its own (seed, prompt, sample) stream, so the sampled completions are the
+// same whatever the number of slots (1: one row at a time; 4: refills and a shrink; 64: all at
+// once), whatever the thread count, and their log-probs equal the teacher-forced ones (above).
+TEST(Generate, SampledCompletionsDoNotDependOnSlotsOrThreads) {
+  auto loaded = load_model(fixture("qwen3_qknorm"), torch::kFloat32, torch::kCPU);
+  const std::vector<std::vector<int>> prompts = {{3, 4, 5, 6, 7, 8}, {100}, {250, 251, 252}, {9, 9}};
+  GenerateOptions o;
+  o.group_size = 3;
+  o.max_new_tokens = 10;
+  o.sampling.temperature = 0.9;
+  o.sampling.top_p = 0.95;
+  o.sampling.repetition_penalty = 1.2;
+  o.stop = {"[1"};
+  o.seed = 21;
+  auto run = [&](int batch, int threads) {
+    const int before = torch::get_num_threads();
+    torch::set_num_threads(threads);
+    o.batch_size = batch;
+    GenerateStats stats;
+    o.stats = &stats;
+    auto c = generate(loaded.model, kBrackets, {}, prompts, o);
+    torch::set_num_threads(before);
+    int64_t tokens = 0;
+    for (const auto& x : c) tokens += static_cast<int64_t>(x.token_ids.size());
+    EXPECT_EQ(stats.tokens, tokens);
+    EXPECT_GE(stats.row_steps, tokens);
+    if (batch == 1) {
+      EXPECT_EQ(stats.row_steps, tokens) << "one slot wastes nothing";
+    }
+    return c;
+  };
+  auto one = run(1, 1);
+  std::set<size_t> lengths;
+  for (const auto& c : one) lengths.insert(c.token_ids.size());
+  EXPECT_GE(lengths.size(), 3u) << "rows should finish at different steps";
+  for (auto [batch, threads] : {std::pair{4, 1}, std::pair{64, 1}, std::pair{4, 2}}) {
+    auto other = run(batch, threads);
+    ASSERT_EQ(other.size(), one.size());
+    for (std::size_t i = 0; i < one.size(); ++i) {
+      EXPECT_EQ(other[i].token_ids, one[i].token_ids) << "batch " << batch << " threads " << threads << " row " << i;
+      EXPECT_EQ(other[i].finish_reason, one[i].finish_reason);
+      ASSERT_EQ(other[i].logprobs.size(), one[i].logprobs.size());
+      for (std::size_t t = 0; t < one[i].logprobs.size(); ++t) EXPECT_NEAR(other[i].logprobs[t], one[i].logprobs[t], 1e-5);
+    }
+  }
+}
+
 TEST(Generate, TextComesFromTheTokenizer) {
   test::TempDir dir;
   write_byte_level_tokenizer(dir.path, {"<s>", "</s>"});
@@ -294,8 +340,7 @@ TEST(Generate, TextComesFromTheTokenizer) {
   GenerateOptions o;
   o.max_new_tokens = 6;
   o.sampling.temperature = 0;
-  auto gen = make_generator(0, torch::kCPU);
-  auto c = generate(loaded.model, *tok, {tok->encode("hi")}, o, gen);
+  auto c = generate(loaded.model, *tok, {tok->encode("hi")}, o);
   // The model's vocabulary (320) is larger than the tokenizer's (258): ids past it decode to nothing.
   std::vector<int> known;
   for (int id : c[0].token_ids)
@@ -307,12 +352,11 @@ TEST(Generate, TextComesFromTheTokenizer) {
 
 TEST(Generate, BadArgumentsAreInputErrors) {
   auto loaded = load_model(fixture("llama_tied"), torch::kFloat32, torch::kCPU);
-  auto gen = make_generator(0, torch::kCPU);
   GenerateOptions o;
-  EXPECT_THROW(generate(loaded.model, kBrackets, {}, {{}}, o, gen), InputError);
-  EXPECT_THROW(generate(loaded.model, kBrackets, {}, {{5, 320}}, o, gen), InputError);
+  EXPECT_THROW(generate(loaded.model, kBrackets, {}, {{}}, o), InputError);
+  EXPECT_THROW(generate(loaded.model, kBrackets, {}, {{5, 320}}, o), InputError);
   o.group_size = 0;
-  EXPECT_THROW(generate(loaded.model, kBrackets, {}, {{5}}, o, gen), InputError);
+  EXPECT_THROW(generate(loaded.model, kBrackets, {}, {{5}}, o), InputError);
 }
 
 }  // namespace

@@ -87,6 +87,35 @@ TEST(Optimizer, ClipsByTotalNormAndRoundTripsState) {
   EXPECT_TRUE(torch::equal(p, q));  // same moments after reload -> same update
 }
 
+// The foreach update is torch::optim::AdamW's arithmetic in the same order: bit-identical
+// parameters after several steps (with weight decay, clipping off), and its state is the one
+// torch::optim::AdamW saves and loads.
+TEST(Optimizer, ForeachUpdateIsBitIdenticalToTorchAdamW) {
+  torch::manual_seed(3);
+  std::vector<torch::Tensor> ours, theirs;
+  for (auto shape : {std::vector<int64_t>{7, 5}, std::vector<int64_t>{3}, std::vector<int64_t>{2, 2, 2}}) {
+    auto init = torch::randn(shape);
+    ours.push_back(init.clone().requires_grad_(true));
+    theirs.push_back(init.clone().requires_grad_(true));
+  }
+  auto c = opt(0.01, 0, Schedule::Constant);
+  c.weight_decay = 0.05;
+  c.max_grad_norm = 0;
+  Optimizer optimizer(ours, c, 10);
+  torch::optim::AdamW reference(theirs, torch::optim::AdamWOptions(0.01).betas({c.betas[0], c.betas[1]}).eps(c.eps)
+                                            .weight_decay(0.05));
+  for (int step = 0; step < 4; ++step) {
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+      auto g = torch::randn(ours[i].sizes());
+      ours[i].mutable_grad() = g.clone();
+      theirs[i].mutable_grad() = g.clone();
+    }
+    ASSERT_TRUE(optimizer.step(step).applied);
+    reference.step();
+  }
+  for (std::size_t i = 0; i < ours.size(); ++i) EXPECT_TRUE(torch::equal(ours[i], theirs[i])) << "parameter " << i;
+}
+
 TEST(Checkpoint, AtomicLatestAndKeepLast) {
   test::TempDir dir;
   auto write_state = [](int64_t step) {

@@ -549,10 +549,10 @@ TEST(Rollout, TrainingLogProbsEqualSamplingLogProbs) {
   options.batch_size = 5;
   options.sampling.temperature = 0.7;
   options.stop = {"</answer>"};
-  auto gen = make_generator(3, torch::kCPU);
+  options.seed = 3;
   m.model->eval();
   torch::NoGradGuard no_grad;
-  for (auto& c : generate(m.model, *tok, prompt_ids, options, gen))
+  for (auto& c : generate(m.model, *tok, prompt_ids, options))
     batch.groups[static_cast<std::size_t>(c.prompt_index)].samples.push_back({std::move(c), {}, 0, 0});
   const auto rows = sample_refs(batch);
   auto tb = make_training_batch(rows, *tok->pad_id(), false, torch::kCPU);

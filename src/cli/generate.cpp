@@ -49,11 +49,14 @@ std::vector<std::string> read_prompts(const std::string& path) {
 }
 
 // Full recomputation at every step (no cache): the baseline scripts/bench_generate.sh compares with.
-void naive_decode(CausalLM& model, torch::Tensor ids, int steps, const SamplingOptions& sampling,
-                  torch::Generator& gen) {
+void naive_decode(CausalLM& model, torch::Tensor ids, int steps, const SamplingOptions& sampling, uint64_t seed) {
+  std::vector<SampleStream> streams;
+  for (int64_t r = 0; r < ids.size(0); ++r) streams.push_back(sample_stream(seed, r, 0));
+  auto keys = stream_tensor(streams, ids.device());  // [N, 2]
   for (int i = 0; i < steps; ++i) {
     auto logits = model->logits(ids, torch::ones_like(ids)).select(1, ids.size(1) - 1);  // [N, V]
-    ids = torch::cat({ids, sample_tokens(logits, sampling, gen).tokens.unsqueeze(1)}, 1);
+    auto u = sampling_uniforms(keys, torch::full({ids.size(0)}, i, keys.options()));
+    ids = torch::cat({ids, sample_tokens(logits, sampling, u).tokens.unsqueeze(1)}, 1);
   }
 }
 
@@ -70,7 +73,7 @@ int run_benchmark(GenerateArgs& args) {
   torch::NoGradGuard no_grad;
   const auto start = std::chrono::steady_clock::now();
   if (args.naive) {
-    naive_decode(loaded.model, ids.to(device), o.max_new_tokens, o.sampling, gen);
+    naive_decode(loaded.model, ids.to(device), o.max_new_tokens, o.sampling, args.seed);
   } else {
     std::vector<std::vector<int>> prompts;
     for (int64_t r = 0; r < rows; ++r) {
@@ -78,7 +81,8 @@ int run_benchmark(GenerateArgs& args) {
       prompts.emplace_back(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + prompt_len);
     }
     TextDecoder no_text = [](const std::vector<int>&) { return std::string(); };
-    generate(loaded.model, no_text, {}, prompts, o, gen);
+    o.seed = args.seed;
+    generate(loaded.model, no_text, {}, prompts, o);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double tokens = static_cast<double>(rows) * o.max_new_tokens;
@@ -115,8 +119,8 @@ int run_generate(GenerateArgs& args) {
   OutputFile out = args.output.empty() ? OutputFile::standard_output() : OutputFile(args.output);
   auto loaded = load_model(args.model, dtype, device);
   args.options.progress = isatty(STDERR_FILENO);
-  auto gen = make_generator(args.seed, device);
-  auto completions = generate(loaded.model, *tokenizer, prompt_ids, args.options, gen);
+  args.options.seed = args.seed;
+  auto completions = generate(loaded.model, *tokenizer, prompt_ids, args.options);
   for (const auto& c : completions) {
     json j = {{"prompt", texts[c.prompt_index]},
               {"prompt_ids", prompt_ids[c.prompt_index]},

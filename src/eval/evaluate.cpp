@@ -60,8 +60,7 @@ EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& 
   gen.stop = options.stop;
   gen.seed = options.seed;
   gen.progress = options.progress;
-  auto generator = make_generator(options.seed, model->options().device());
-  auto completions = generate(model, tokenizer, prompts, gen, generator);
+  auto completions = generate(model, tokenizer, prompts, gen);
 
   double correct_sum = 0, any_sum = 0, maj_sum = 0, format_sum = 0, length_sum = 0;
   for (const auto& c : completions) {

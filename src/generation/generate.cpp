@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <deque>
+#include <memory>
 #include <iostream>
 #include <numeric>
 #include <set>
 
 #include "r1/core/error.h"
+#include "r1/generation/decode_step.h"
 
 namespace r1 {
 
@@ -56,139 +59,171 @@ void check_inputs(const CausalLM& model, const std::vector<std::vector<int>>& pr
   }
 }
 
-// Decodes one chunk of completion rows [first, first + n) of `out` in place.
-class ChunkDecoder {
+// Continuous batching over a DecodeSlots: each free slot takes the next pending completion
+// (prompt-major, sample-minor), rows shrink to fewer slots once nothing is pending, and the
+// host keeps the completions: tokens, log-probs and the stop decision (end ids, stop strings on
+// a tail window, length). On CUDA the next step is launched before the host reads the previous
+// one (a slot that finished is recomputed once and ignored); on the CPU the host reads each step
+// right away.
+class SlotScheduler {
  public:
-  ChunkDecoder(CausalLM& model, const TextDecoder& decode, const std::set<int>& enders,
-               const std::vector<std::vector<int>>& prompts, const GenerateOptions& o, torch::Generator& gen,
-               std::vector<Completion>& out)
-      : model_(model), decode_(decode), stop_(decode, enders, o.stop), prompts_(prompts), o_(o),
-        gen_(gen), out_(out) {}
+  SlotScheduler(CausalLM& model, const TextDecoder& decode, const std::set<int>& enders,
+                const std::vector<std::vector<int>>& prompts, const GenerateOptions& o, std::vector<Completion>& out)
+      : prompts_(prompts), o_(o), out_(out), stop_(decode, enders, o.stop),
+        cuda_(model->options().device().is_cuda()) {
+    const int64_t context = model->config().max_position_embeddings;
+    int64_t longest_prompt = 0, longest_budget = 0;
+    for (const auto& c : out_) {
+      const auto len = static_cast<int64_t>(prompts_[static_cast<std::size_t>(c.prompt_index)].size());
+      // No position past the model's context: a completion ends ("length") when its prompt plus
+      // its tokens fill it.
+      budgets_.push_back(std::min<int64_t>(o.max_new_tokens, context - len));
+      longest_prompt = std::max(longest_prompt, len);
+      longest_budget = std::max(longest_budget, budgets_.back());
+    }
+    // A slot holds at most (longest prompt - 1) prefilled positions and `budget` fed tokens; one
+    // more position takes the writes of a finished slot until it is refilled.
+    capacity_ = longest_prompt + longest_budget;
+    rows_ = std::min<int64_t>(o.batch_size, static_cast<int64_t>(out_.size()));
+    std::vector<int> end_ids(enders.begin(), enders.end());
+    slots_ = std::make_unique<DecodeSlots>(model, rows_, capacity_, o.sampling, end_ids);
+    owner_.assign(static_cast<std::size_t>(rows_), -1);
+    last_slot_.assign(static_cast<std::size_t>(rows_), 0);
+    slot_of_.assign(out_.size(), -1);
+    done_.assign(out_.size(), false);
+  }
 
-  // Returns the number of tokens generated.
-  int64_t run(size_t first, size_t n, const std::function<void(int64_t)>& on_step) {
-    const auto device = model_->options().device();
-    const int64_t V = model_->config().vocab_size;
-    // Distinct prompts of the chunk (rows are prompt-major, so equal prompts are adjacent).
-    std::vector<int> unique;
-    std::vector<int64_t> row_to_unique(n);
-    for (size_t i = 0; i < n; ++i) {
-      int p = out_[first + i].prompt_index;
-      if (unique.empty() || unique.back() != p) unique.push_back(p);
-      row_to_unique[i] = static_cast<int64_t>(unique.size()) - 1;
+  void run(const std::function<void(std::size_t done, int64_t tokens)>& on_step) {
+    const std::size_t depth = cuda_ ? 1 : 0;  // steps launched ahead of the host
+    std::deque<std::vector<int64_t>> in_flight;  // owners of each launched step's rows
+    while (true) {
+      refill();
+      shrink();
+      const bool any_live = live_ > 0;
+      if (any_live) {
+        slots_->launch(rows_, attended_slots());
+        in_flight.emplace_back(owner_.begin(), owner_.begin() + rows_);
+        stats_.row_steps += rows_;
+        for (int64_t r = 0; r < rows_; ++r) last_slot_[r] = std::min(last_slot_[r] + 1, capacity_ - 1);
+      }
+      if (in_flight.empty()) break;
+      if (in_flight.size() > depth || !any_live) {
+        read(slots_->wait(), in_flight.front());
+        in_flight.pop_front();
+        on_step(finished_count_, stats_.tokens);
+      }
     }
-    const int64_t U = static_cast<int64_t>(unique.size());
-    int64_t L = 0;
-    for (int p : unique) L = std::max<int64_t>(L, static_cast<int64_t>(prompts_[p].size()));
-    auto ids = torch::zeros({U, L}, torch::kInt64);   // [U, L] left-padded
-    auto mask = torch::zeros({U, L}, torch::kInt64);  // [U, L]
-    auto seen = o_.sampling.repetition_penalty != 1.0 ? torch::zeros({U, V}, torch::kBool) : torch::Tensor();
-    for (int64_t u = 0; u < U; ++u) {
-      const auto& p = prompts_[unique[u]];
-      const int64_t len = static_cast<int64_t>(p.size());
-      auto tokens = torch::tensor(std::vector<int64_t>(p.begin(), p.end()), torch::kInt64);
-      ids[u].narrow(0, L - len, len).copy_(tokens);
-      mask[u].narrow(0, L - len, len).fill_(1);
-      if (seen.defined()) seen[u].index_fill_(0, tokens, true);
-    }
-    auto index = torch::tensor(row_to_unique, torch::kInt64).to(device);  // [n]
-    // No position past the model's context: rows end ("length") when the longest prompt of the chunk
-    // plus its completion fills it.
-    budget_ = std::min<int64_t>(o_.max_new_tokens, model_->config().max_position_embeddings - L);
-    KVCache cache = model_->make_cache(static_cast<int64_t>(n), L + budget_);
-    torch::Tensor logits;  // [rows, V]
-    {
-      KVCache prefill = model_->make_cache(U, L);
-      auto h = model_->forward_cached(ids.to(device), mask.to(device), prefill);  // [U, L, width]
-      logits = torch::linear(h.select(1, L - 1), model_->lm_head_weight()).index_select(0, index);  // [n, V]
-      cache.gather_from(prefill, index);
-    }
-    if (seen.defined()) seen = seen.to(device).index_select(0, index);  // [n, V]
+  }
 
-    std::vector<int64_t> rows(n);  // cache row -> chunk row; -1 once finished
-    std::iota(rows.begin(), rows.end(), 0);
-    int64_t generated = 0;
-    for (int64_t step = 0; step < budget_; ++step) {
-      if (!torch::isfinite(logits).all().item<bool>()) {
+  const GenerateStats& stats() const { return stats_; }
+
+ private:
+  // Fills free slots among the first rows_ with pending completions.
+  void refill() {
+    std::vector<SlotFill> fills;
+    for (int64_t r = 0; r < rows_ && next_ < out_.size(); ++r) {
+      if (owner_[r] >= 0) continue;
+      const Completion& c = out_[next_];
+      const auto& prompt = prompts_[static_cast<std::size_t>(c.prompt_index)];
+      fills.push_back({r, &prompt, budgets_[next_], sample_stream(o_.seed, c.prompt_index, c.sample)});
+      owner_[r] = static_cast<int64_t>(next_);
+      slot_of_[next_] = r;
+      ++next_;
+      ++live_;
+    }
+    if (fills.empty()) return;
+    int64_t width = 0;
+    for (const auto& f : fills) width = std::max<int64_t>(width, static_cast<int64_t>(f.prompt->size()) - 1);
+    for (const auto& f : fills) last_slot_[f.slot] = width;
+    for (const auto& f : fills) stats_.prefill_tokens += static_cast<int64_t>(f.prompt->size()) - 1;
+    slots_->fill(fills);
+  }
+
+  // Once nothing is pending, moves the live slots to the front and runs fewer rows: on CUDA the
+  // next power of two (one graph per row count), on the CPU the live count once an eighth of
+  // the rows are idle.
+  void shrink() {
+    if (next_ < out_.size() || live_ == 0) return;
+    int64_t target = rows_;
+    if (cuda_) {
+      int64_t pow2 = 1;
+      while (pow2 < live_) pow2 *= 2;
+      target = std::min(rows_, pow2);
+    } else if ((rows_ - live_) * 8 >= rows_) {
+      target = live_;
+    }
+    if (target >= rows_) return;
+    std::vector<int64_t> from;
+    std::vector<int64_t> owners, last;
+    for (int64_t r = 0; r < rows_; ++r) {
+      if (owner_[r] < 0) continue;
+      from.push_back(r);
+      owners.push_back(owner_[r]);
+      last.push_back(last_slot_[r]);
+    }
+    slots_->compact(from);
+    std::fill(owner_.begin(), owner_.end(), -1);
+    for (std::size_t i = 0; i < from.size(); ++i) {
+      owner_[i] = owners[i];
+      slot_of_[static_cast<std::size_t>(owners[i])] = static_cast<int64_t>(i);
+      last_slot_[i] = last[i];
+    }
+    rows_ = target;
+  }
+
+  // Cache positions a CPU step attends: up to the furthest slot in use (CUDA attends all).
+  int64_t attended_slots() const {
+    int64_t furthest = 0;
+    for (int64_t r = 0; r < rows_; ++r) furthest = std::max(furthest, last_slot_[r]);
+    return std::min(capacity_, furthest + 1);
+  }
+
+  // Appends one step's tokens to the completions that owned its rows when it was launched.
+  void read(const StepResult& result, const std::vector<int64_t>& owners) {
+    for (int64_t r = 0; r < result.rows; ++r) {
+      const int64_t c = owners[static_cast<std::size_t>(r)];
+      if (c < 0 || done_[static_cast<std::size_t>(c)]) continue;
+      Completion& completion = out_[static_cast<std::size_t>(c)];
+      if (result.nonfinite(r)) {
         throw std::runtime_error(fmt::format(
             "the model produced NaN or Inf logits at decode step {}: its weights hold NaN/Inf, or its config.json "
             "has broken values (e.g. rope_theta); check the model with r1train inspect --model DIR, and if it "
             "trained into this, resume from an earlier checkpoint with a lower learning rate",
-            step + 1));
+            completion.token_ids.size() + 1));
       }
-      SampledTokens s = sample_tokens(logits, o_.sampling, gen_, seen);
-      if (seen.defined()) seen.scatter_(1, s.tokens.unsqueeze(1), true);
-      auto tokens = s.tokens.to(torch::kCPU);
-      auto logprobs = s.logprobs.to(torch::kCPU);
-      const auto* tok = tokens.data_ptr<int64_t>();
-      const auto* lp = logprobs.data_ptr<float>();
-      int64_t dead = 0;
-      for (size_t k = 0; k < rows.size(); ++k) {
-        if (rows[k] < 0) {
-          ++dead;
-          continue;
-        }
-        Completion& c = out_[first + static_cast<size_t>(rows[k])];
-        c.token_ids.push_back(static_cast<int>(tok[k]));
-        c.logprobs.push_back(lp[k]);
-        ++generated;
-        if (finished(c)) {
-          rows[k] = -1;
-          ++dead;
-        }
-      }
-      on_step(generated);
-      const int64_t live = static_cast<int64_t>(rows.size()) - dead;
-      if (live == 0) break;
-      torch::Tensor next = s.tokens;  // [rows]
-      // Compact once an eighth of the rows are finished: they stop costing compute.
-      if (dead > 0 && dead * 8 >= static_cast<int64_t>(rows.size())) {
-        std::vector<int64_t> keep, kept_rows;
-        for (size_t k = 0; k < rows.size(); ++k) {
-          if (rows[k] < 0) continue;
-          keep.push_back(static_cast<int64_t>(k));
-          kept_rows.push_back(rows[k]);
-        }
-        auto keep_index = torch::tensor(keep, torch::kInt64).to(device);
-        cache.gather_from(cache, keep_index);
-        next = next.index_select(0, keep_index);
-        if (seen.defined()) seen = seen.index_select(0, keep_index);
-        rows = std::move(kept_rows);
-      }
-      auto input = next.view({-1, 1});                                       // [rows, 1]
-      auto h = model_->forward_cached(input, torch::ones_like(input), cache);  // [rows, 1, width]
-      logits = torch::linear(h.select(1, 0), model_->lm_head_weight());        // [rows, V]
+      completion.token_ids.push_back(static_cast<int>(result.token(r)));
+      completion.logprobs.push_back(result.logprob(r));
+      ++stats_.tokens;
+      auto reason = stop_.finish_reason(completion.token_ids, budgets_[static_cast<std::size_t>(c)]);
+      if (!reason) continue;
+      completion.finish_reason = *reason;
+      done_[static_cast<std::size_t>(c)] = true;
+      owner_[static_cast<std::size_t>(slot_of_[static_cast<std::size_t>(c)])] = -1;
+      --live_;
+      ++finished_count_;
     }
-    for (size_t i = 0; i < n; ++i) {
-      Completion& c = out_[first + i];
-      c.text = decode_(c.token_ids);
-    }
-    return generated;
   }
 
- private:
-  // Sets the finish reason when the completion's last token ends it.
-  bool finished(Completion& c) const {
-    auto reason = stop_.finish_reason(c.token_ids, budget_);
-    if (reason) c.finish_reason = *reason;
-    return reason.has_value();
-  }
-
-  CausalLM& model_;
-  const TextDecoder& decode_;
-  StopChecker stop_;
-  int64_t budget_ = 0;  // new tokens per row in the current chunk
   const std::vector<std::vector<int>>& prompts_;
   const GenerateOptions& o_;
-  torch::Generator& gen_;
   std::vector<Completion>& out_;
+  StopChecker stop_;
+  bool cuda_;
+  std::vector<int64_t> budgets_;  // per completion
+  int64_t capacity_ = 0, rows_ = 0, live_ = 0;
+  std::unique_ptr<DecodeSlots> slots_;
+  std::vector<int64_t> owner_;      // slot -> completion, -1 when free
+  std::vector<int64_t> last_slot_;  // slot -> upper bound of the cache position it writes next
+  std::vector<int64_t> slot_of_;    // completion -> its slot while it runs
+  std::vector<bool> done_;
+  std::size_t next_ = 0, finished_count_ = 0;
+  GenerateStats stats_;
 };
 
 }  // namespace
 
 std::vector<Completion> generate(CausalLM& model, const TextDecoder& decode, const std::vector<int>& end_ids,
-                                 const std::vector<std::vector<int>>& prompts, const GenerateOptions& options,
-                                 torch::Generator& gen) {
+                                 const std::vector<std::vector<int>>& prompts, const GenerateOptions& options) {
   check_inputs(model, prompts, options);
   torch::NoGradGuard no_grad;
   std::set<int> enders(end_ids.begin(), end_ids.end());
@@ -202,21 +237,18 @@ std::vector<Completion> generate(CausalLM& model, const TextDecoder& decode, con
       out.push_back(std::move(c));
     }
   }
+  if (out.empty()) return out;
   Progress progress(options.progress, out.size());
-  ChunkDecoder chunk(model, decode, enders, prompts, options, gen, out);
-  int64_t tokens_before = 0;
-  const size_t batch = static_cast<size_t>(options.batch_size);
-  for (size_t first = 0; first < out.size(); first += batch) {
-    const size_t n = std::min(batch, out.size() - first);
-    tokens_before += chunk.run(first, n, [&](int64_t t) { progress.update(first, tokens_before + t); });
-  }
-  progress.update(out.size(), tokens_before, /*final=*/true);
+  SlotScheduler scheduler(model, decode, enders, prompts, options, out);
+  scheduler.run([&](std::size_t done, int64_t tokens) { progress.update(done, tokens); });
+  progress.update(out.size(), scheduler.stats().tokens, /*final=*/true);
+  for (auto& c : out) c.text = decode(c.token_ids);
+  if (options.stats) *options.stats = scheduler.stats();
   return out;
 }
 
 std::vector<Completion> generate(CausalLM& model, const Tokenizer& tokenizer,
-                                 const std::vector<std::vector<int>>& prompts, const GenerateOptions& options,
-                                 torch::Generator& gen) {
+                                 const std::vector<std::vector<int>>& prompts, const GenerateOptions& options) {
   std::vector<int> end_ids = tokenizer.eos_ids();
   for (int64_t id : model->config().eos_token_ids) end_ids.push_back(static_cast<int>(id));
   const int tokenizer_vocab = tokenizer.vocab_size();
@@ -228,7 +260,7 @@ std::vector<Completion> generate(CausalLM& model, const Tokenizer& tokenizer,
       if (id >= 0 && id < tokenizer_vocab) known.push_back(id);
     return tokenizer.decode(known, /*skip_special_tokens=*/true);
   };
-  return generate(model, decode, end_ids, prompts, options, gen);
+  return generate(model, decode, end_ids, prompts, options);
 }
 
 }  // namespace r1

@@ -17,7 +17,7 @@ void check_sampling_options(const SamplingOptions& o) {
     throw InputError(fmt::format("repetition_penalty is {}; must be > 0 (1 = off)", o.repetition_penalty));
 }
 
-SampledTokens sample_tokens(const torch::Tensor& logits, const SamplingOptions& o, torch::Generator& gen,
+SampledTokens sample_tokens(const torch::Tensor& logits, const SamplingOptions& o, const torch::Tensor& uniforms,
                             const torch::Tensor& seen) {
   const double inf = std::numeric_limits<double>::infinity();
   auto raw = logits.to(torch::kFloat32);  // [N, V]
@@ -53,10 +53,67 @@ SampledTokens sample_tokens(const torch::Tensor& logits, const SamplingOptions& 
       auto top = std::get<0>(p.max(-1, /*keepdim=*/true));  // [N, 1]
       z = z.masked_fill(p < top * o.min_p, -inf);
     }
-    tokens = torch::multinomial(torch::softmax(z, -1), 1, /*replacement=*/false, gen).squeeze(-1);  // [N]
+    auto cdf = torch::softmax(z, -1).to(torch::kFloat64).cumsum(-1);  // [N, V]
+    auto target = (uniforms.to(cdf.device()) * cdf.select(-1, V - 1)).unsqueeze(-1);  // [N, 1]
+    // right = true: a token of probability 0 has cdf equal to its predecessor's and is never picked.
+    tokens = torch::searchsorted(cdf, target, /*out_int32=*/false, /*right=*/true).squeeze(-1).clamp_max(V - 1);
   }
   auto chosen = log_probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1);  // [N]
   return {tokens, chosen};
+}
+
+namespace {
+
+// splitmix64's finaliser: a bijective 64-bit mix (host side, for stream words).
+uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// (a * c) mod 2^32 for a in [0, 2^32) and a 32-bit constant c, split in 16-bit halves so that no
+// int64 product overflows: lo * c < 2^48, hi * c < 2^48.
+torch::Tensor mul32(const torch::Tensor& a, int64_t c) {
+  constexpr int64_t kLow16 = 0xFFFF, kLow32 = 0xFFFFFFFF;
+  auto lo = a.bitwise_and(kLow16);
+  auto hi = a.__rshift__(16);
+  return (lo * c + (hi * c).bitwise_and(kLow16).__lshift__(16)).bitwise_and(kLow32);
+}
+
+// murmur3's fmix32 on int64 tensors holding 32-bit values.
+torch::Tensor fmix32(torch::Tensor h) {
+  h = h.bitwise_xor(h.__rshift__(16));
+  h = mul32(h, int64_t{0x85ebca6b});
+  h = h.bitwise_xor(h.__rshift__(13));
+  h = mul32(h, int64_t{0xc2b2ae35});
+  return h.bitwise_xor(h.__rshift__(16));
+}
+
+}  // namespace
+
+SampleStream sample_stream(uint64_t seed, int64_t prompt, int64_t sample) {
+  const uint64_t z = mix64(mix64(mix64(seed) ^ static_cast<uint64_t>(prompt)) ^ static_cast<uint64_t>(sample));
+  return {static_cast<int64_t>(z & 0xFFFFFFFFull), static_cast<int64_t>(z >> 32)};
+}
+
+torch::Tensor stream_tensor(const std::vector<SampleStream>& streams, torch::Device device) {
+  std::vector<int64_t> flat;
+  flat.reserve(streams.size() * 2);
+  for (const auto& s : streams) {
+    flat.push_back(s.lo);
+    flat.push_back(s.hi);
+  }
+  return torch::tensor(flat, torch::kInt64).view({static_cast<int64_t>(streams.size()), 2}).to(device);
+}
+
+torch::Tensor sampling_uniforms(const torch::Tensor& streams, const torch::Tensor& counters) {
+  auto lo = streams.select(1, 0), hi = streams.select(1, 1);               // [N]
+  auto c = counters.to(torch::kInt64).bitwise_and(static_cast<int64_t>(0xFFFFFFFFll));  // [N]
+  auto h1 = fmix32(lo.bitwise_xor(mul32(c, int64_t{0x9e3779b1})));                // [N] 32 bits
+  auto h2 = fmix32(h1.bitwise_xor(hi).bitwise_xor(mul32(c + 1, int64_t{0x7feb352d})));  // [N] 32 bits
+  // 27 bits of h1 and 26 of h2: a 53-bit integer, exact in float64.
+  auto bits = h1.__rshift__(5).__lshift__(26) + h2.__rshift__(6);          // [N] in [0, 2^53)
+  return bits.to(torch::kFloat64) * (1.0 / 9007199254740992.0);
 }
 
 torch::Generator make_generator(uint64_t seed, torch::Device device) {

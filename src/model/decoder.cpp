@@ -104,8 +104,7 @@ AttentionImpl::AttentionImpl(const TransformerConfig& c, torch::TensorOptions op
   }
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
-                                     KVCache* cache, int64_t layer) {
+AttentionImpl::Projected AttentionImpl::project(const torch::Tensor& x, const Rotary& rope) {
   const int64_t N = x.size(0), T = x.size(1);
   auto q = q_proj(x).view({N, T, heads, head_dim});                    // [N, T, H, D]
   auto k = k_proj(x).view({N, T, kv_heads, head_dim});                 // [N, T, Hkv, D]
@@ -116,16 +115,31 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rope,
   }
   q = q.transpose(1, 2);  // [N, H, T, D]
   k = k.transpose(1, 2);  // [N, Hkv, T, D]
-  q = apply_rotary(q, rope);
-  k = apply_rotary(k, rope);
-  if (cache) {
-    cache->write(layer, k, v);
-    const int64_t slots = cache->length() + T;
-    k = cache->keys(layer, slots);    // [N, Hkv, S, D]
-    v = cache->values(layer, slots);
-  }
-  auto out = attend(q, k, v, mask, 1.0 / std::sqrt(static_cast<double>(head_dim)));  // [N, H, T, D]
+  return {apply_rotary(q, rope), apply_rotary(k, rope), v};
+}
+
+torch::Tensor AttentionImpl::attend_and_project(const Projected& p, const torch::Tensor& k, const torch::Tensor& v,
+                                                const torch::Tensor& mask) {
+  const int64_t N = p.q.size(0), T = p.q.size(2);
+  auto out = attend(p.q, k, v, mask, 1.0 / std::sqrt(static_cast<double>(head_dim)));  // [N, H, T, D]
   return o_proj(out.transpose(1, 2).reshape({N, T, heads * head_dim}));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
+                                     KVCache* cache, int64_t layer) {
+  auto p = project(x, rope);
+  if (!cache) return attend_and_project(p, p.k, p.v, mask);
+  cache->write(layer, p.k, p.v);
+  const int64_t slots = cache->length() + x.size(1);
+  return attend_and_project(p, cache->keys(layer, slots), cache->values(layer, slots), mask);  // keys [N, Hkv, S, D]
+}
+
+torch::Tensor AttentionImpl::forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
+                                          KVCache& cache, int64_t layer, const torch::Tensor& slot, int64_t slots) {
+  auto p = project(x, rope);  // T = 1
+  cache.write_at(layer, p.k, p.v, slot);
+  const int64_t R = x.size(0);
+  return attend_and_project(p, cache.row_keys(layer, R, slots), cache.row_values(layer, R, slots), mask);
 }
 
 MLPImpl::MLPImpl(const TransformerConfig& c, torch::TensorOptions options) {
@@ -149,6 +163,12 @@ DecoderLayerImpl::DecoderLayerImpl(const TransformerConfig& c, torch::TensorOpti
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
                                         KVCache* cache, int64_t layer) {
   auto h = x + self_attn(input_layernorm(x), rope, mask, cache, layer);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+torch::Tensor DecoderLayerImpl::forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
+                                             KVCache& cache, int64_t layer, const torch::Tensor& slot, int64_t slots) {
+  auto h = x + self_attn->forward_step(input_layernorm(x), rope, mask, cache, layer, slot, slots);
   return h + mlp(post_attention_layernorm(h));
 }
 
@@ -178,7 +198,7 @@ torch::Tensor rope_inv_freq(const TransformerConfig& c) {
 }
 
 CausalLMImpl::CausalLMImpl(const TransformerConfig& config, torch::TensorOptions options)
-    : config_(config), options_(options), inv_freq_(rope_inv_freq(config)) {
+    : config_(config), options_(options), inv_freq_(rope_inv_freq(config).to(options.device())) {
   // Weights: embeddings (and an untied head), per layer q/k/v/o and the three MLP matrices. In
   // long double: a config.json with absurd sizes must give a number to report, not an overflow.
   const long double h = config.hidden_size, q = config.num_attention_heads * config.head_dim,
@@ -208,6 +228,28 @@ Rotary CausalLMImpl::rotary(const torch::Tensor& positions) const {
   const auto dtype = options_.dtype().toScalarType();
   return {torch::cat({freqs, freqs}, -1).cos().to(dtype).unsqueeze(1),
           torch::cat({-sin, sin}, -1).to(dtype).unsqueeze(1)};
+}
+
+Rotary CausalLMImpl::rope_table(int64_t n) const {
+  auto positions = torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(options_.device()));
+  Rotary r = rotary(positions.unsqueeze(0));  // [1, 1, n, D]
+  return {r.cos[0][0], r.sin_signed[0][0]};   // [n, D]
+}
+
+torch::Tensor CausalLMImpl::forward_step(const torch::Tensor& tokens, const torch::Tensor& start,
+                                         const torch::Tensor& slot, const Rotary& table, KVCache& cache,
+                                         int64_t slots) {
+  const int64_t R = tokens.size(0), D = config_.head_dim;
+  auto position = slot - start;                                                          // [R]
+  Rotary rope{table.cos.index_select(0, position).view({R, 1, 1, D}),
+              table.sin_signed.index_select(0, position).view({R, 1, 1, D})};           // [R, 1, 1, D]
+  auto c = torch::arange(slots, slot.options()).unsqueeze(0);                             // [1, S]
+  auto allowed = (c >= start.unsqueeze(1)).logical_and(c <= slot.unsqueeze(1));          // [R, S]
+  const auto mask = attention_mask_for(allowed.view({R, 1, 1, slots}), options_.dtype().toScalarType());
+  auto x = model->embed_tokens(tokens.view({R, 1}));                                      // [R, 1, width]
+  int64_t i = 0;
+  for (const auto& layer : *model->layers) x = layer->as<DecoderLayerImpl>()->forward_step(x, rope, mask, cache, i++, slot, slots);
+  return model->norm(x).view({R, -1});                                                    // [R, width]
 }
 
 torch::Tensor CausalLMImpl::run_layers(torch::Tensor x, const Rotary& rope, const torch::Tensor& allowed,

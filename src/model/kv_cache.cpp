@@ -61,4 +61,37 @@ void KVCache::gather_from(const KVCache& source, const torch::Tensor& index) {
   length_ = len;
 }
 
+void KVCache::write_at(int64_t layer, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& slot) {
+  const int64_t R = k.size(0), H = k.size(1), D = k.size(3), S = capacity_;
+  // Row r, head h, slot s of the storage is element (r * H + h) * S + s of its [rows * H * S, D] view.
+  auto index = (torch::arange(R * H, slot.options()) * S).view({R, H}) + slot.view({R, 1});  // [R, H]
+  keys_[layer].narrow(0, 0, R).view({R * H * S, D}).index_copy_(0, index.view(-1), k.reshape({R * H, D}));
+  values_[layer].narrow(0, 0, R).view({R * H * S, D}).index_copy_(0, index.view(-1), v.reshape({R * H, D}));
+}
+
+torch::Tensor KVCache::row_keys(int64_t layer, int64_t rows, int64_t slots) const {
+  return keys_[layer].narrow(0, 0, rows).narrow(2, 0, slots);
+}
+
+torch::Tensor KVCache::row_values(int64_t layer, int64_t rows, int64_t slots) const {
+  return values_[layer].narrow(0, 0, rows).narrow(2, 0, slots);
+}
+
+void KVCache::copy_rows_from(const KVCache& source, const torch::Tensor& from, const torch::Tensor& to, int64_t len) {
+  TORCH_CHECK(len <= capacity_ && len <= source.capacity_, "KV cache copy exceeds the allocated slots");
+  for (std::size_t l = 0; l < keys_.size(); ++l) {
+    keys_[l].narrow(2, 0, len).index_copy_(0, to, source.keys_[l].narrow(2, 0, len).index_select(0, from));
+    values_[l].narrow(2, 0, len).index_copy_(0, to, source.values_[l].narrow(2, 0, len).index_select(0, from));
+  }
+}
+
+void KVCache::move_rows_to_front(const torch::Tensor& from) {
+  const int64_t k = from.size(0);
+  for (std::size_t l = 0; l < keys_.size(); ++l) {
+    // index_select makes a temporary: rows may move onto each other.
+    keys_[l].narrow(0, 0, k).copy_(keys_[l].index_select(0, from));
+    values_[l].narrow(0, 0, k).copy_(values_[l].index_select(0, from));
+  }
+}
+
 }  // namespace r1

@@ -185,8 +185,7 @@ RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_pro
   {
     torch::NoGradGuard no_grad;
     policy_.model->eval();
-    auto gen = make_generator(options.seed, device_);
-    for (auto& c : generate(policy_.model, *tokenizer_, prompt_ids, options, gen))
+    for (auto& c : generate(policy_.model, *tokenizer_, prompt_ids, options))
       batch.groups[static_cast<std::size_t>(c.prompt_index)].samples.push_back({std::move(c), {}, 0, 0});
     policy_.model->train();
   }
@@ -220,7 +219,15 @@ void Trainer::compute_advantages(RolloutBatch& batch) const {
 }
 
 std::vector<TrainingBatch> Trainer::micro_batches(const RolloutBatch& batch) const {
-  const auto rows = sample_refs(batch);
+  auto rows = sample_refs(batch);
+  // Rows of similar length share a micro-batch, so little of it is padding. Not for bnpo, whose
+  // loss is normalised per micro-batch: there the grouping is part of the objective.
+  if (config_.grpo.loss_type != LossType::Bnpo) {
+    std::stable_sort(rows.begin(), rows.end(), [](const SampleRef& a, const SampleRef& b) {
+      return a.group->prompt_ids.size() + a.sample->completion.token_ids.size() <
+             b.group->prompt_ids.size() + b.sample->completion.token_ids.size();
+    });
+  }
   const auto size = static_cast<std::size_t>(config_.train.micro_batch_size);
   std::vector<TrainingBatch> micro;
   for (std::size_t start = 0; start < rows.size(); start += size) {

@@ -15,6 +15,16 @@
 
 namespace r1 {
 
+// What a generate call did, for benchmarks: row-steps are slots computed per decode step.
+struct GenerateStats {
+  int64_t tokens = 0;          // completion tokens kept
+  int64_t row_steps = 0;       // slots computed over all decode steps (tokens + wasted)
+  int64_t prefill_tokens = 0;  // prompt tokens prefilled (each prompt once per refill of its samples)
+  double wasted_fraction() const {
+    return row_steps > 0 ? static_cast<double>(row_steps - tokens) / static_cast<double>(row_steps) : 0.0;
+  }
+};
+
 struct GenerateOptions {
   int group_size = 1;                  // G completions per prompt
   int max_new_tokens = 256;            // finish_reason "length" when reached
@@ -22,8 +32,9 @@ struct GenerateOptions {
   SamplingOptions sampling;
   std::vector<std::string> stop;       // stop strings, e.g. "</answer>", matched on the decoded text
   std::vector<int> stop_token_ids;     // ended like EOS, in addition to the EOS ids
-  uint64_t seed = 0;                   // used by callers that build the generator (make_generator)
+  uint64_t seed = 0;                   // sampling streams: sample_stream(seed, prompt index, sample)
   bool progress = false;               // progress line on stderr
+  GenerateStats* stats = nullptr;      // filled when set
 };
 
 struct Completion {
@@ -36,24 +47,26 @@ struct Completion {
 };
 
 // Generates B*G completions for `prompts` (token ids, each non-empty), ordered prompt-major,
-// sample-minor. Rows are processed `batch_size` at a time: each distinct prompt of a chunk is
-// prefilled once (left-padded), its cache rows are copied to its samples, then all rows
-// decode together, one token per step; finished rows are compacted out of the batch.
+// sample-minor, with continuous batching: `batch_size` slots decode together, one token per
+// step, each with a static-shape KV cache (DecodeSlots); a finished slot takes the next pending
+// completion, whose prompt is prefilled once for all of its samples that start together. Once
+// nothing is pending the live slots move to the front and fewer rows run.
+//
+// Completion (p, g) draws from sample_stream(options.seed, p, g) at each token position, so its
+// tokens do not depend on batch_size, slot, or the other prompts.
 //
 // A row stops at an id in `end_ids` (EOS) or options.stop_token_ids (the id is kept), at the
 // token whose decoding first contains a stop string (kept; text = decode(kept tokens), so it
 // ends with the stop string plus whatever else that last token spells), or after
-// max_new_tokens ("length"), or sooner where the chunk's longest prompt plus the completion fills the
-// model's context (max_position_embeddings; a prompt that fills it alone is an InputError); see
+// max_new_tokens ("length"), or sooner where its prompt plus the completion fills the model's
+// context (max_position_embeddings; a prompt that fills it alone is an InputError); see
 // StopChecker. Runs without autograd, in the model's dtype.
 std::vector<Completion> generate(CausalLM& model, const TextDecoder& decode, const std::vector<int>& end_ids,
-                                 const std::vector<std::vector<int>>& prompts, const GenerateOptions& options,
-                                 torch::Generator& gen);
+                                 const std::vector<std::vector<int>>& prompts, const GenerateOptions& options);
 
 // The same with text from tokenizer.decode(ids, skip_special_tokens = true) and end ids from
 // the tokenizer's eos_ids() plus the model config's eos_token_id.
 std::vector<Completion> generate(CausalLM& model, const Tokenizer& tokenizer,
-                                 const std::vector<std::vector<int>>& prompts, const GenerateOptions& options,
-                                 torch::Generator& gen);
+                                 const std::vector<std::vector<int>>& prompts, const GenerateOptions& options);
 
 }  // namespace r1

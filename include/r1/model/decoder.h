@@ -56,9 +56,21 @@ class AttentionImpl : public torch::nn::Module {
   // new keys/values are written to it and attention covers its S = length + T slots.
   torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache* cache,
                         int64_t layer);
+  // One token per row (x [R, 1, width]) written at cache slot slot[r] ([R] int64, device);
+  // attention over the first `slots` slots of the cache's first R rows, masked by `mask`.
+  torch::Tensor forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache& cache,
+                             int64_t layer, const torch::Tensor& slot, int64_t slots);
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};  // Qwen3 only
   int64_t heads, kv_heads, head_dim;
+
+ private:
+  struct Projected {
+    torch::Tensor q, k, v;  // q [N, H, T, D]; k, v [N, Hkv, T, D]; q and k rotated
+  };
+  Projected project(const torch::Tensor& x, const Rotary& rope);
+  torch::Tensor attend_and_project(const Projected& p, const torch::Tensor& k, const torch::Tensor& v,
+                                   const torch::Tensor& mask);  // o_proj of attention: [N, T, width]
 };
 TORCH_MODULE(Attention);
 
@@ -75,6 +87,8 @@ class DecoderLayerImpl : public torch::nn::Module {
   DecoderLayerImpl(const TransformerConfig& config, torch::TensorOptions options);
   torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache* cache,
                         int64_t layer);
+  torch::Tensor forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache& cache,
+                             int64_t layer, const torch::Tensor& slot, int64_t slots);
   Attention self_attn{nullptr};
   MLP mlp{nullptr};
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
@@ -114,6 +128,18 @@ class CausalLMImpl : public torch::nn::Module {
   // A cache for this model: N rows, S slots, in the model's dtype and device.
   KVCache make_cache(int64_t rows, int64_t capacity) const;
 
+  // Static-shape decode step, the rollout engine's inner loop: no host sync and shapes fixed by
+  // (R, slots), so that on CUDA it can be captured once as a graph and replayed. tokens, start,
+  // slot [R] int64 on the device: row r feeds tokens[r] at cache slot slot[r] with RoPE position
+  // slot[r] - start[r] and attends its slots [start[r], slot[r]] among the first `slots` slots of
+  // the cache's first R rows. `table` is rope_table(n) for n above every position. Returns the
+  // final-normed hidden states [R, width].
+  torch::Tensor forward_step(const torch::Tensor& tokens, const torch::Tensor& start, const torch::Tensor& slot,
+                             const Rotary& table, KVCache& cache, int64_t slots);
+  // cos and sin_signed of RoPE positions [0, n): [n, D] each, on the model's device, the same
+  // values rotary() computes for those positions (built once per rollout, not per step).
+  Rotary rope_table(int64_t n) const;
+
   const TransformerConfig& config() const { return config_; }
   torch::TensorOptions options() const { return options_; }
   // Training forward recomputes each layer's activations in backward instead of keeping them.
@@ -129,7 +155,7 @@ class CausalLMImpl : public torch::nn::Module {
   TransformerConfig config_;
   torch::TensorOptions options_;
   bool gradient_checkpointing_ = false;
-  torch::Tensor inv_freq_;  // [D/2] float32, CPU (not a parameter: recomputed from the config)
+  torch::Tensor inv_freq_;  // [D/2] float32 on the model's device (not a parameter: recomputed from the config)
 };
 TORCH_MODULE(CausalLM);
 

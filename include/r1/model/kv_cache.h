@@ -9,9 +9,12 @@
 
 namespace r1 {
 
-// Storage for N rows and S slots per layer. All rows share the slot counter `length`;
-// `valid` marks which slots of a row hold a real token (prompts of different lengths are
-// left-padded, so padding slots stay invalid and are never attended to).
+// Storage for N rows and S slots per layer, used two ways:
+// - prefill (forward_cached): all rows share the slot counter `length`; `valid` marks which
+//   slots of a row hold a real token (prompts of different lengths are left-padded, so padding
+//   slots stay invalid and are never attended to);
+// - static-shape decoding (forward_step): each row has its own slot, kept on the device by the
+//   caller; write_at stores one token per row there and storage views cover all S slots.
 class KVCache {
  public:
   KVCache() = default;
@@ -37,6 +40,18 @@ class KVCache {
   // `source` (which may be this cache): gathering a prompt's prefill into its G sample rows,
   // or compacting away finished rows. Copies source's length slots.
   void gather_from(const KVCache& source, const torch::Tensor& index);
+
+  // Static-shape decoding. Stores one token per row (k, v: [R, Hkv, 1, D]) of the first R
+  // storage rows at slot[r] ([R] int64, on the device): one index_copy_ per tensor, no sync.
+  void write_at(int64_t layer, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& slot);
+  // The first `rows` storage rows over the first `slots` slots: [rows, Hkv, slots, D].
+  torch::Tensor row_keys(int64_t layer, int64_t rows, int64_t slots) const;
+  torch::Tensor row_values(int64_t layer, int64_t rows, int64_t slots) const;
+  // Copies slots [0, len) of source rows `from` ([k] int64) into rows `to` ([k] int64) of this
+  // cache (a prompt's prefill into the slots of its samples). Source may not alias this cache.
+  void copy_rows_from(const KVCache& source, const torch::Tensor& from, const torch::Tensor& to, int64_t len);
+  // Moves rows `from` ([k]) to rows [0, k) of the storage, every slot (compaction to fewer rows).
+  void move_rows_to_front(const torch::Tensor& from);
 
  private:
   std::vector<torch::Tensor> keys_, values_;  // per layer [rows storage, Hkv, S, D]

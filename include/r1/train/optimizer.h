@@ -38,6 +38,9 @@ class Optimizer {
   void load(const std::filesystem::path& file);  // InputError if it does not match
 
  private:
+  // One AdamW update of `params` (with their `grads`) at `lr`, as foreach operations.
+  void adamw_step(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads, double lr);
+
   std::vector<torch::Tensor> params_;
   std::vector<torch::Tensor> masters_;  // float32 copies when params_ are not float32, else params_
   bool use_masters_ = false;
