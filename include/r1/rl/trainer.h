@@ -64,9 +64,9 @@ class Trainer {
   void compute_advantages(RolloutBatch& batch) const;
   UpdateStats update(const RolloutBatch& batch);
 
-  // The parts of update(): padded micro-batches of rows sorted by length (except for bnpo); the frozen
-  // log-probs (reference model, and
-  // the policy before the first update when num_iterations > 1); one pass of loss and gradient.
+  // The parts of update(): padded micro-batches of rows sorted by length (except for bnpo); the
+  // frozen log-probs (reference model, and the policy before the first update when
+  // num_iterations > 1); one pass of loss and gradient.
   std::vector<TrainingBatch> micro_batches(const RolloutBatch& batch) const;
   struct FrozenLogProbs {
     std::vector<torch::Tensor> reference;   // [N, T] per micro-batch; undefined when beta == 0
