@@ -6,8 +6,9 @@
 Tensors are generated and written one at a time, so memory stays at one tensor. Presets:
 qwen2.5-0.5b (hidden 896, 24 layers, 14 heads, 2 kv heads, intermediate 4864, vocab 151936,
 tied), qwen2.5-0.5b-4l (the same cut to 4 layers: full width and vocabulary), qwen2.5-1.5b
-(hidden 1536, 28 layers, 12 heads, 2 kv heads, intermediate 8960, vocab 151936, tied) and small
-(Qwen2-shaped: hidden 256, 4 layers, 8 heads, 2 kv heads, intermediate 704, vocab 4096).
+(hidden 1536, 28 layers, 12 heads, 2 kv heads, intermediate 8960, vocab 151936, tied), small
+(Qwen2-shaped: hidden 256, 4 layers, 8 heads, 2 kv heads, intermediate 704, vocab 4096) and
+small-qwen-vocab (small with Qwen2.5's vocabulary of 151936: the LM head dominates).
 """
 import argparse
 import json
@@ -31,6 +32,9 @@ PRESETS = {
                             tie_word_embeddings=True),
     "qwen2.5-1.5b": dict(QWEN2, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
                          num_attention_heads=12, num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True),
+    "small-qwen-vocab": dict(QWEN2, hidden_size=256, intermediate_size=704, num_hidden_layers=4,
+                             num_attention_heads=8, num_key_value_heads=2, vocab_size=151936,
+                             tie_word_embeddings=True),
     "small": dict(QWEN2, hidden_size=256, intermediate_size=704, num_hidden_layers=4, num_attention_heads=8,
                   num_key_value_heads=2, vocab_size=4096, tie_word_embeddings=True),
 }

@@ -130,7 +130,9 @@ TEST(ChunkedLogProbs, MatchesFullLogSoftmaxValuesAndGradients) {
   auto weight = torch::randn({11, 8}, opts).requires_grad_(true);    // [V, D]
   auto targets = torch::randint(0, 11, {3, 5}, torch::kLong);
   const double temperature = 0.7;
-  auto out = chunked_token_logprobs(hidden, weight, targets, temperature, /*with_entropy=*/true, /*chunk_rows=*/4);
+  // 15 rows in chunks of 4, 11 vocabulary entries in blocks of 3: the last chunk and block are partial.
+  auto out = chunked_token_logprobs(hidden, weight, targets, temperature, /*with_entropy=*/true, /*chunk_rows=*/4,
+                                    /*vocab_block=*/3);
   auto upstream = torch::randn({3, 5}, opts);
   (out.logp * upstream).sum().backward();
   auto gh = hidden.grad().clone(), gw = weight.grad().clone();

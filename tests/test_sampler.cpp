@@ -116,6 +116,22 @@ TEST(Sampler, InverseCdfPicksTheFirstTokenWhoseCumulativeProbabilityExceedsU) {
             (std::vector<int64_t>{0, 1, 1}));
 }
 
+// The two-level search (blocks of 128) draws what a single float64 running sum over the whole
+// vocabulary draws, with vocabularies that are and are not a multiple of 128.
+TEST(Sampler, BlockedInverseCdfEqualsAFullRunningSum) {
+  torch::manual_seed(1);
+  for (int64_t V : {256, 300, 1000}) {
+    auto logits = torch::randn({1000, V}) * 3;
+    auto u = uniforms(V, 1000);
+    SamplingOptions o;
+    auto s = sample_tokens(logits, o, u);
+    auto cdf = torch::softmax(logits, -1).to(torch::kFloat64).cumsum(-1);  // [1000, V]
+    auto want = torch::searchsorted(cdf, (u * cdf.select(1, V - 1)).unsqueeze(1), false, true).squeeze(1).clamp_max(V - 1);
+    EXPECT_LE(torch::ne(s.tokens, want).sum().item<int64_t>(), 1) << "V = " << V;  // a draw within rounding of a boundary may differ
+    EXPECT_GT(std::get<0>(torch::_unique(s.tokens)).numel(), V / 4) << "draws spread over the vocabulary";
+  }
+}
+
 // The counter-based uniforms: in [0, 1), mean 1/2 and each tenth of the range about equally often
 // over 100k draws (binomial sd of a bin count: sqrt(1e5 * 0.1 * 0.9) = 95), a function of
 // (stream, counter) only, and different for neighbouring streams and counters.

@@ -8,6 +8,9 @@
 #include "r1/core/error.h"
 #include "r1/model/decoder.h"
 #include "r1/model/safetensors.h"
+#include "r1/rl/grpo.h"
+#include "r1/rl/rollout.h"
+#include "r1/train/optimizer.h"
 #include "r1/tokenizer/tokenizer.h"
 
 namespace r1::cli {
@@ -19,6 +22,7 @@ namespace fs = std::filesystem;
 struct InspectArgs {
   std::string model;
   bool benchmark = false;
+  int benchmark_update_rows = 0;  // hidden: time GRPO updates of this many rows
   Dtype dtype = Dtype::BFloat16;
   int tokens = 128;
 };
@@ -94,10 +98,50 @@ int benchmark(const InspectArgs& args) {
   return kExitOk;
 }
 
+// Times r1train's GRPO update (chunked log-probs of the completion positions only, the dapo loss,
+// backward, one-sync gradient norm, foreach AdamW) on `rows` random 16-token prompts with
+// `tokens`-token completions: what scripts/bench_update.py's eager PyTorch step does.
+int benchmark_update(const InspectArgs& args) {
+  const torch::Dtype dtype = resolve_dtype(args.dtype, torch::kCPU);
+  auto loaded = load_model(args.model, dtype, torch::kCPU);
+  auto& m = loaded.model;
+  m->train();
+  const int64_t N = args.benchmark_update_rows, P = 16, T = args.tokens, V = loaded.config.vocab_size;
+  torch::manual_seed(0);
+  TrainingBatch batch{torch::randint(3, V, {N, P + T}, torch::kInt64), torch::ones({N, P + T}, torch::kInt64),
+                      torch::Tensor(), torch::ones({N, T}), torch::randn({N}), P};
+  batch.targets = batch.input_ids.narrow(1, P, T).contiguous();  // [N, T]
+  OptimConfig optim;
+  optim.lr = 1e-6;
+  Optimizer optimizer(m->parameters(), optim, 1000);
+  GrpoConfig grpo;
+  grpo.beta = 0;
+  const LossNormalizer norm{LossType::Dapo, N, N * T, 1, T};
+  auto update = [&](int64_t i) {
+    optimizer.zero_grad();
+    auto lp = completion_logprobs(m, batch, 1.0, /*with_entropy=*/false);  // [N, T]
+    auto out = policy_loss({lp.logp, lp.logp.detach(), torch::Tensor(), batch.advantages, batch.completion_mask},
+                           grpo, norm);
+    out.loss.backward();
+    optimizer.step(i);
+  };
+  update(0);  // warm-up
+  const int repeats = 3;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 1; i <= repeats; ++i) update(i);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / repeats;
+  std::cout << nlohmann::json{{"rows", N}, {"tokens", T}, {"seconds", s},
+                              {"tokens_per_s", static_cast<double>(N * T) / s}, {"peak_rss_mib", peak_rss_mib()}}
+                   .dump()
+            << "\n";
+  return kExitOk;
+}
+
 int inspect(const InspectArgs& args) {
   const fs::path dir = args.model;
   if (!fs::is_directory(dir)) throw InputError(fmt::format("{}: model directory not found", dir.string()));
   if (args.benchmark) return benchmark(args);
+  if (args.benchmark_update_rows > 0) return benchmark_update(args);
   TransformerConfig config = TransformerConfig::from_json_file(dir / "config.json");
   SafetensorsSet weights = SafetensorsSet::open(dir);
   // Weights are allocated, never written: untouched pages cost no memory.
@@ -142,6 +186,7 @@ void add_inspect_command(CLI::App& app, Action& action) {
   sub->add_option("--model,-m", args->model, "Model directory (config.json, *.safetensors)")->required();
   // Hidden: used by scripts/bench_model.sh.
   sub->add_flag("--benchmark", args->benchmark, "")->group("");
+  sub->add_option("--benchmark-update-rows", args->benchmark_update_rows, "")->group("")->check(at_least(1));
   add_choice_option(sub, "--dtype", args->dtype, "")->group("");
   sub->add_option("--tokens", args->tokens, "")->group("")->check(at_least(1));
   sub->callback([&action, args] { action = [args] { return inspect(*args); }; });

@@ -134,7 +134,8 @@ void DecodeSlots::step_eager(int64_t rows, int64_t slots) {
   generated.add_(live);
   auto ended = (s.tokens.unsqueeze(1) == enders_).any(1).logical_or(generated >= first(budget_));  // [rows]
   first(finished_).logical_or_(ended);
-  auto nonfinite = torch::isfinite(logits).all(-1).logical_not();  // [rows]
+  // A NaN or +Inf logit makes the row's logsumexp, hence the chosen log-prob, NaN or infinite.
+  auto nonfinite = torch::isfinite(s.logprobs).logical_not();  // [rows]
   first(out_).copy_(torch::stack({s.tokens.to(torch::kFloat64), s.logprobs.to(torch::kFloat64),
                                   nonfinite.to(torch::kFloat64)}, 1));
 }

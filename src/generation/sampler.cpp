@@ -17,16 +17,43 @@ void check_sampling_options(const SamplingOptions& o) {
     throw InputError(fmt::format("repetition_penalty is {}; must be > 0 (1 = off)", o.repetition_penalty));
 }
 
+namespace {
+
+// Inverse-CDF draw from unnormalised probabilities [N, V] (float32) with uniforms [N] (float64):
+// the first token whose running sum exceeds u times the total. Two levels, so that no [N, V]
+// float64 cumulative sum is needed: sums of blocks of B tokens (float32 within a block,
+// float64 across blocks) pick the block, then the block's own running sum picks the token.
+torch::Tensor inverse_cdf(torch::Tensor probs, const torch::Tensor& uniforms) {
+  constexpr int64_t B = 128;
+  const int64_t N = probs.size(0), V = probs.size(1);
+  if (V % B != 0) probs = torch::constant_pad_nd(probs, {0, B - V % B});               // zeros are never picked
+  auto blocks = probs.view({N, -1, B});                                                  // [N, K, B]
+  auto block_cdf = blocks.sum(-1).to(torch::kFloat64).cumsum(-1);                       // [N, K]
+  const int64_t K = block_cdf.size(1);
+  auto target = uniforms.to(block_cdf.device()).unsqueeze(1) * block_cdf.narrow(1, K - 1, 1);  // [N, 1]
+  // right = true: a block (or token) of probability 0 ends where its predecessor does and is never picked.
+  auto block = torch::searchsorted(block_cdf, target, false, true).clamp_max(K - 1);     // [N, 1]
+  auto before = torch::where(block > 0, block_cdf.gather(1, (block - 1).clamp_min(0)),
+                             torch::zeros_like(target));                                 // [N, 1]
+  auto inner = blocks.gather(1, block.unsqueeze(2).expand({N, 1, B})).squeeze(1)        // [N, B]
+                   .to(torch::kFloat64).cumsum(-1);
+  auto offset = torch::searchsorted(inner, target - before, false, true).clamp_max(B - 1);  // [N, 1]
+  return (block * B + offset).squeeze(1).clamp_max(V - 1);                               // [N]
+}
+
+}  // namespace
+
 SampledTokens sample_tokens(const torch::Tensor& logits, const SamplingOptions& o, const torch::Tensor& uniforms,
                             const torch::Tensor& seen) {
   const double inf = std::numeric_limits<double>::infinity();
   auto raw = logits.to(torch::kFloat32);  // [N, V]
   const bool greedy = o.temperature == 0;
   const double t = greedy ? 1.0 : o.temperature;
-  auto scaled = raw / t;
-  auto log_probs = torch::log_softmax(scaled, -1);  // [N, V]
+  auto scaled = t == 1.0 ? raw : raw / t;                           // [N, V]
+  auto log_total = torch::logsumexp(scaled, -1, /*keepdim=*/true);  // [N, 1]: log_softmax = scaled - log_total
+  const bool penalty = o.repetition_penalty != 1.0 && seen.defined();
   auto z = raw;
-  if (o.repetition_penalty != 1.0 && seen.defined()) {
+  if (penalty) {
     auto penalized = torch::where(raw < 0, raw * o.repetition_penalty, raw / o.repetition_penalty);
     z = torch::where(seen, penalized, raw);
   }
@@ -34,31 +61,35 @@ SampledTokens sample_tokens(const torch::Tensor& logits, const SamplingOptions& 
   if (greedy) {
     tokens = z.argmax(-1);  // [N]
   } else {
-    z = z / t;
     const int64_t V = z.size(-1);
-    if (o.top_k > 0 && o.top_k < V) {
-      auto kth = std::get<0>(z.topk(o.top_k, -1)).narrow(-1, o.top_k - 1, 1);  // [N, 1]
-      z = z.masked_fill(z < kth, -inf);
+    const bool filtered = (o.top_k > 0 && o.top_k < V) || o.top_p < 1.0 || o.min_p > 0.0;
+    torch::Tensor probs;  // [N, V], unnormalised
+    if (!penalty && !filtered) {
+      probs = torch::sub(scaled, log_total).exp_();  // the distribution itself, one pass
+    } else {
+      z = z / t;
+      if (o.top_k > 0 && o.top_k < V) {
+        auto kth = std::get<0>(z.topk(o.top_k, -1)).narrow(-1, o.top_k - 1, 1);  // [N, 1]
+        z = z.masked_fill(z < kth, -inf);
+      }
+      if (o.top_p < 1.0) {
+        auto [sorted, order] = z.sort(-1, /*descending=*/true);  // [N, V]
+        auto p = torch::softmax(sorted, -1);
+        auto mass_before = p.cumsum(-1) - p;  // probability of the more likely tokens
+        auto drop_sorted = mass_before >= o.top_p;  // the top token is always kept (mass_before 0)
+        auto drop = torch::zeros_like(drop_sorted).scatter(-1, order, drop_sorted);
+        z = z.masked_fill(drop, -inf);
+      }
+      if (o.min_p > 0.0) {
+        auto p = torch::softmax(z, -1);
+        auto top = std::get<0>(p.max(-1, /*keepdim=*/true));  // [N, 1]
+        z = z.masked_fill(p < top * o.min_p, -inf);
+      }
+      probs = torch::softmax(z, -1);
     }
-    if (o.top_p < 1.0) {
-      auto [sorted, order] = z.sort(-1, /*descending=*/true);  // [N, V]
-      auto p = torch::softmax(sorted, -1);
-      auto mass_before = p.cumsum(-1) - p;  // probability of the more likely tokens
-      auto drop_sorted = mass_before >= o.top_p;  // the top token is always kept (mass_before 0)
-      auto drop = torch::zeros_like(drop_sorted).scatter(-1, order, drop_sorted);
-      z = z.masked_fill(drop, -inf);
-    }
-    if (o.min_p > 0.0) {
-      auto p = torch::softmax(z, -1);
-      auto top = std::get<0>(p.max(-1, /*keepdim=*/true));  // [N, 1]
-      z = z.masked_fill(p < top * o.min_p, -inf);
-    }
-    auto cdf = torch::softmax(z, -1).to(torch::kFloat64).cumsum(-1);  // [N, V]
-    auto target = (uniforms.to(cdf.device()) * cdf.select(-1, V - 1)).unsqueeze(-1);  // [N, 1]
-    // right = true: a token of probability 0 has cdf equal to its predecessor's and is never picked.
-    tokens = torch::searchsorted(cdf, target, /*out_int32=*/false, /*right=*/true).squeeze(-1).clamp_max(V - 1);
+    tokens = inverse_cdf(probs, uniforms);  // [N]
   }
-  auto chosen = log_probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1);  // [N]
+  auto chosen = (scaled.gather(-1, tokens.unsqueeze(-1)) - log_total).squeeze(-1);  // [N]
   return {tokens, chosen};
 }
 

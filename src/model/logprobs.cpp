@@ -11,58 +11,102 @@ torch::ScalarType compute_type(const torch::Tensor& t) {
   return t.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
 }
 
-// Autograd function for chunked_token_logprobs: saves hidden, weight and targets,
-// and recomputes each chunk's logits in backward.
+// Logits of rows h [C, D] against vocabulary rows w [Vb, D], in the compute type, divided by
+// the temperature in place: [C, Vb].
+torch::Tensor block_logits(const torch::Tensor& h, const torch::Tensor& w, torch::ScalarType ct, double temperature) {
+  auto logits = torch::matmul(h, w.t()).to(ct);  // [C, Vb]
+  if (temperature != 1.0) logits.div_(temperature);
+  return logits;
+}
+
+struct Blocking {
+  int64_t rows, vocab;  // rows per chunk, vocabulary entries per block
+};
+
+// Autograd function for chunked_token_logprobs. Logits exist one [rows chunk x vocabulary
+// block] at a time: a block's log-sum-exp (and, for the entropy, its sum of p * logit) are
+// combined across blocks, the target's logit is read from the block that holds it. Saves
+// hidden, weight, targets and the per-row log-sum-exp; the backward recomputes each block's
+// logits and accumulates both gradients with addmm_ (no [V, D] temporary per chunk).
 struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden /*[R,D]*/,
                                const torch::Tensor& weight /*[V,D]*/, const torch::Tensor& targets /*[R]*/,
-                               double temperature, int64_t chunk_rows,
+                               double temperature, int64_t chunk_rows, int64_t vocab_block,
                                torch::Tensor entropy_out /*[R], or empty: not computed*/) {
     torch::NoGradGuard no_grad;
-    const int64_t rows = hidden.size(0);
+    const int64_t rows = hidden.size(0), V = weight.size(0);
     const auto ct = compute_type(hidden);
-    auto logp = torch::empty({rows}, hidden.options().dtype(ct));
-    for (int64_t start = 0; start < rows; start += chunk_rows) {
-      int64_t end = std::min(rows, start + chunk_rows);
-      auto logits = torch::matmul(hidden.index({Slice(start, end)}), weight.t()).to(ct) / temperature;  // [C, V]
-      auto lsm = torch::log_softmax(logits, -1);                                                 // [C, V]
-      auto tgt = targets.index({Slice(start, end)}).unsqueeze(1);                               // [C, 1]
-      logp.index_put_({Slice(start, end)}, lsm.gather(1, tgt).squeeze(1));
-      if (entropy_out.numel() > 0) entropy_out.index_put_({Slice(start, end)}, -(lsm.exp() * lsm).sum(-1));
+    auto logp = torch::empty({rows}, hidden.options().dtype(ct));       // [R]
+    auto log_total = torch::empty({rows}, hidden.options().dtype(ct));  // [R]
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+      const int64_t r1 = std::min(rows, r0 + chunk_rows), C = r1 - r0;
+      auto h = hidden.narrow(0, r0, C);                  // [C, D]
+      auto tgt = targets.narrow(0, r0, C).unsqueeze(1);  // [C, 1]
+      auto target_logit = torch::zeros({C, 1}, logp.options());
+      std::vector<torch::Tensor> lse, p_dot_logits;      // per block: [C]
+      for (int64_t v0 = 0; v0 < V; v0 += vocab_block) {
+        const int64_t Vb = std::min(V, v0 + vocab_block) - v0;
+        auto logits = block_logits(h, weight.narrow(0, v0, Vb), ct, temperature);  // [C, Vb]
+        auto block_lse = torch::logsumexp(logits, -1, /*keepdim=*/true);           // [C, 1]
+        lse.push_back(block_lse.squeeze(1));
+        if (entropy_out.numel() > 0)
+          p_dot_logits.push_back((torch::sub(logits, block_lse).exp_() * logits).sum(-1));  // [C]
+        auto inside = (tgt >= v0).logical_and(tgt < v0 + Vb);                       // [C, 1]
+        auto value = logits.gather(1, (tgt - v0).clamp(0, Vb - 1));                // [C, 1]
+        target_logit = torch::where(inside, value, target_logit);
+      }
+      auto lse_blocks = torch::stack(lse, 1);                                       // [C, blocks]
+      auto total = torch::logsumexp(lse_blocks, 1);                                 // [C]
+      log_total.narrow(0, r0, C).copy_(total);
+      logp.narrow(0, r0, C).copy_(target_logit.squeeze(1) - total);
+      if (entropy_out.numel() > 0) {
+        // H = log_total - sum p * logits; a block's share of p is exp(block lse - log_total).
+        auto share = (lse_blocks - total.unsqueeze(1)).exp();                        // [C, blocks]
+        entropy_out.narrow(0, r0, C).copy_(total - (share * torch::stack(p_dot_logits, 1)).sum(1));
+      }
     }
-    ctx->save_for_backward({hidden, weight, targets});
+    ctx->save_for_backward({hidden, weight, targets, log_total});
     ctx->saved_data["temperature"] = temperature;
     ctx->saved_data["chunk_rows"] = chunk_rows;
+    ctx->saved_data["vocab_block"] = vocab_block;
     return logp;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_outputs) {
     auto saved = ctx->get_saved_variables();
-    auto hidden = saved[0], weight = saved[1], targets = saved[2];
-    double temperature = ctx->saved_data["temperature"].toDouble();
-    int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
+    auto hidden = saved[0], weight = saved[1], targets = saved[2], log_total = saved[3];
+    const double temperature = ctx->saved_data["temperature"].toDouble();
+    const int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
+    const int64_t vocab_block = ctx->saved_data["vocab_block"].toInt();
     const auto ct = compute_type(hidden);
     auto grad_logp = grad_outputs[0].to(ct);  // [R]
-    const int64_t rows = hidden.size(0);
+    const int64_t rows = hidden.size(0), V = weight.size(0);
     auto grad_hidden = torch::zeros(hidden.sizes(), hidden.options().dtype(ct));  // [R, D]
     auto grad_weight = torch::zeros(weight.sizes(), weight.options().dtype(ct));  // [V, D]
-    const auto weight_ct = weight.to(ct);  // converted once, not per chunk                [V, D]
-    for (int64_t start = 0; start < rows; start += chunk_rows) {
-      int64_t end = std::min(rows, start + chunk_rows);
-      auto h = hidden.index({Slice(start, end)});
-      auto logits = torch::matmul(h, weight.t()).to(ct) / temperature;  // [C, V]
-      auto probs = torch::softmax(logits, -1);                                      // [C, V]
-      // d logp[t] / d logits = onehot(t) - softmax, scaled by 1/temperature.
-      auto g = grad_logp.index({Slice(start, end)}).unsqueeze(1);                   // [C, 1]
-      auto grad_logits = -probs * g;
-      grad_logits.scatter_add_(1, targets.index({Slice(start, end)}).unsqueeze(1), g);
-      grad_logits.div_(temperature);                                                // [C, V]
-      grad_hidden.index_put_({Slice(start, end)}, torch::matmul(grad_logits, weight_ct));
-      grad_weight.add_(torch::matmul(grad_logits.t(), h.to(ct)));
+    const auto weight_ct = weight.to(ct);  // converted once, not per block          [V, D]
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+      const int64_t C = std::min(rows, r0 + chunk_rows) - r0;
+      auto h = hidden.narrow(0, r0, C);                      // [C, D]
+      auto h_ct = h.to(ct);
+      auto g = grad_logp.narrow(0, r0, C).unsqueeze(1);      // [C, 1]
+      auto lse = log_total.narrow(0, r0, C).unsqueeze(1);    // [C, 1]
+      auto tgt = targets.narrow(0, r0, C).unsqueeze(1);      // [C, 1]
+      auto grad_h = grad_hidden.narrow(0, r0, C);            // [C, D]
+      for (int64_t v0 = 0; v0 < V; v0 += vocab_block) {
+        const int64_t Vb = std::min(V, v0 + vocab_block) - v0;
+        auto logits = block_logits(h, weight.narrow(0, v0, Vb), ct, temperature);  // [C, Vb]
+        // d logp[t] / d logits = onehot(t) - softmax, scaled by 1/temperature; built in place.
+        auto grad_logits = logits.sub_(lse).exp_().mul_(-g);                        // [C, Vb]
+        auto inside = (tgt >= v0).logical_and(tgt < v0 + Vb);                       // [C, 1]
+        grad_logits.scatter_add_(1, (tgt - v0).clamp(0, Vb - 1), g * inside.to(ct));
+        if (temperature != 1.0) grad_logits.div_(temperature);
+        grad_h.addmm_(grad_logits, weight_ct.narrow(0, v0, Vb));
+        grad_weight.narrow(0, v0, Vb).addmm_(grad_logits.t(), h_ct);
+      }
     }
     return {grad_hidden.to(hidden.scalar_type()), grad_weight.to(weight.scalar_type()), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -70,14 +114,20 @@ struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
 
 TokenLogProbs chunked_token_logprobs(const torch::Tensor& hidden, const torch::Tensor& weight,
                                      const torch::Tensor& targets, double temperature, bool with_entropy,
-                                     int64_t chunk_rows) {
+                                     int64_t chunk_rows, int64_t vocab_block) {
   const auto n = hidden.size(0), t = hidden.size(1), d = hidden.size(2);
   auto flat_h = hidden.reshape({n * t, d});       // [N*T, D]
   auto flat_t = targets.reshape({n * t}).to(torch::kLong);  // [N*T]
   // autograd::Function takes no undefined tensors: an empty one stands for "not asked for".
   auto entropy = torch::empty({with_entropy ? n * t : 0}, hidden.options().dtype(compute_type(hidden)));  // [N*T]
   if (temperature <= 0) temperature = 1.0;
-  auto logp = ChunkedLogProbFn::apply(flat_h, weight, flat_t, temperature, chunk_rows, entropy);
+  // Row chunks of up to 4096 rows; vocabulary blocks of about 16 MiB of float32 logits per chunk
+  // (at least 1024 entries), so that the blocks are reused from the allocator's cache instead of
+  // fresh, page-faulted allocations of hundreds of MB, while the backward's gradient matmuls
+  // still see thousands of rows.
+  if (chunk_rows <= 0) chunk_rows = std::min<int64_t>(std::max<int64_t>(n * t, 1), 4096);
+  if (vocab_block <= 0) vocab_block = std::max<int64_t>(1024, (int64_t{4} << 20) / chunk_rows);
+  auto logp = ChunkedLogProbFn::apply(flat_h, weight, flat_t, temperature, chunk_rows, vocab_block, entropy);
   return {logp.view({n, t}), with_entropy ? entropy.view({n, t}) : torch::Tensor()};
 }
 

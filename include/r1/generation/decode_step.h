@@ -15,7 +15,7 @@ namespace r1 {
 
 // What the host learns from one step: one small copy of [rows, 3] float64 per step.
 struct StepResult {
-  const double* data = nullptr;  // row r: token id, log-prob, 1 when the logits held NaN/Inf
+  const double* data = nullptr;  // row r: token id, log-prob, 1 when the log-prob is NaN/Inf (NaN/Inf logits)
   int64_t rows = 0;
   int64_t token(int64_t r) const { return static_cast<int64_t>(data[r * 3]); }
   float logprob(int64_t r) const { return static_cast<float>(data[r * 3 + 1]); }
