@@ -34,6 +34,7 @@ struct GenerateArgs {
   GenerateOptions options;
   int benchmark_rows = 0;    // hidden: time decoding of this many random 16-token prompts
   bool naive = false;        // hidden, with benchmark_rows: full recomputation at every step
+  bool stats = false;        // hidden: the engine's GenerateStats as one JSON line on stderr
 };
 
 // Lines of FILE.jsonl: objects with a string "prompt", or bare JSON strings.
@@ -120,7 +121,13 @@ int run_generate(GenerateArgs& args) {
   auto loaded = load_model(args.model, dtype, device);
   args.options.progress = isatty(STDERR_FILENO);
   args.options.seed = args.seed;
+  GenerateStats stats;
+  args.options.stats = &stats;
   auto completions = generate(loaded.model, *tokenizer, prompt_ids, args.options);
+  if (args.stats)
+    std::cerr << json{{"tokens", stats.tokens}, {"row_steps", stats.row_steps},
+                      {"prefill_tokens", stats.prefill_tokens}, {"wasted_row_steps", stats.wasted_fraction()}}.dump()
+              << "\n";
   for (const auto& c : completions) {
     json j = {{"prompt", texts[c.prompt_index]},
               {"prompt_ids", prompt_ids[c.prompt_index]},
@@ -172,6 +179,7 @@ void add_generate_command(CLI::App& app, Action& action) {
   sub->add_option("--output,-o", args->output, "Write JSONL here instead of stdout");
   sub->add_option("--benchmark-rows", args->benchmark_rows, "")->group("");
   sub->add_flag("--naive", args->naive, "")->group("");
+  sub->add_flag("--stats", args->stats, "")->group("");
   sub->callback([&action, args, max_new] {
     args->max_new_tokens_given = max_new->count() > 0;
     action = [args] { return run_generate(*args); };

@@ -31,6 +31,8 @@ void RolloutBatch::append(RolloutBatch&& other) {
   stats.generate_s += other.stats.generate_s;
   stats.reward_s += other.stats.reward_s;
   stats.dropped_groups += other.stats.dropped_groups;
+  stats.decode_row_steps += other.stats.decode_row_steps;
+  stats.decode_tokens += other.stats.decode_tokens;
   for (const auto& [name, n] : other.stats.reward_failures) stats.reward_failures[name] += n;
 }
 

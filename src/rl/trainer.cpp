@@ -181,6 +181,8 @@ RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_pro
   options.sampling.repetition_penalty = config_.rollout.repetition_penalty;
   options.stop = config_.rollout.stop;
   options.seed = step_seed(static_cast<uint64_t>(config_.train.seed), step, round);
+  GenerateStats generate_stats;
+  options.stats = &generate_stats;
   const auto generate_start = std::chrono::steady_clock::now();
   {
     torch::NoGradGuard no_grad;
@@ -190,6 +192,8 @@ RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_pro
     policy_.model->train();
   }
   batch.stats.generate_s = seconds_since(generate_start);
+  batch.stats.decode_row_steps = generate_stats.row_steps;
+  batch.stats.decode_tokens = generate_stats.tokens;
 
   const auto reward_start = std::chrono::steady_clock::now();
   std::vector<RewardInput> inputs;
@@ -384,6 +388,11 @@ nlohmann::json Trainer::step_metrics(int64_t step, const RolloutBatch& batch, co
   m["timing/step_s"] = timings.step_s;
   m["throughput/rollout_tokens_per_s"] =
       timings.rollout_s > 0 ? static_cast<double>(rollout_tokens) / timings.rollout_s : 0.0;
+  const auto& rs = batch.stats;  // decode slots computed for rows already finished (or empty)
+  m["throughput/rollout_wasted_row_steps"] =
+      rs.decode_row_steps > 0
+          ? static_cast<double>(rs.decode_row_steps - rs.decode_tokens) / static_cast<double>(rs.decode_row_steps)
+          : 0.0;
   return m;
 }
 

@@ -40,6 +40,8 @@ struct RolloutStats {
   double reward_s = 0;
   int64_t dropped_groups = 0;
   std::map<std::string, int> reward_failures;  // defaults used by rewards, by reward key
+  int64_t decode_row_steps = 0;  // slots the rollout engine computed (GenerateStats::row_steps)
+  int64_t decode_tokens = 0;     // tokens it kept
 };
 
 struct RolloutBatch {
