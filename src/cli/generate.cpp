@@ -3,6 +3,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <memory>
 
 #include "r1/cli/commands.h"
@@ -35,6 +36,7 @@ struct GenerateArgs {
   int benchmark_rows = 0;    // hidden: time decoding of this many random 16-token prompts
   bool naive = false;        // hidden, with benchmark_rows: full recomputation at every step
   bool stats = false;        // hidden: the engine's GenerateStats as one JSON line on stderr
+  bool cuda_sync_check = false;  // hidden, with benchmark_rows: any host sync in the decode loop is an error
 };
 
 // Lines of FILE.jsonl: objects with a string "prompt", or bare JSON strings.
@@ -83,6 +85,8 @@ int run_benchmark(GenerateArgs& args) {
     }
     TextDecoder no_text = [](const std::vector<int>&) { return std::string(); };
     o.seed = args.seed;
+    std::optional<CudaSyncCheck> sync_check;
+    if (args.cuda_sync_check) sync_check.emplace();
     generate(loaded.model, no_text, {}, prompts, o);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -180,6 +184,7 @@ void add_generate_command(CLI::App& app, Action& action) {
   sub->add_option("--benchmark-rows", args->benchmark_rows, "")->group("");
   sub->add_flag("--naive", args->naive, "")->group("");
   sub->add_flag("--stats", args->stats, "")->group("");
+  sub->add_flag("--cuda-sync-check", args->cuda_sync_check, "")->group("");
   sub->callback([&action, args, max_new] {
     args->max_new_tokens_given = max_new->count() > 0;
     action = [args] { return run_generate(*args); };

@@ -23,6 +23,7 @@ struct InspectArgs {
   std::string model;
   bool benchmark = false;
   int benchmark_update_rows = 0;  // hidden: time GRPO updates of this many rows
+  std::string device = "cpu";     // hidden, for benchmark_update
   Dtype dtype = Dtype::BFloat16;
   int tokens = 128;
 };
@@ -102,15 +103,17 @@ int benchmark(const InspectArgs& args) {
 // backward, one-sync gradient norm, foreach AdamW) on `rows` random 16-token prompts with
 // `tokens`-token completions: what scripts/bench_update.py's eager PyTorch step does.
 int benchmark_update(const InspectArgs& args) {
-  const torch::Dtype dtype = resolve_dtype(args.dtype, torch::kCPU);
-  auto loaded = load_model(args.model, dtype, torch::kCPU);
+  const torch::Device device = resolve_device(args.device);
+  const torch::Dtype dtype = resolve_dtype(args.dtype, device, "--dtype");
+  auto loaded = load_model(args.model, dtype, device);
   auto& m = loaded.model;
   m->train();
   const int64_t N = args.benchmark_update_rows, P = 16, T = args.tokens, V = loaded.config.vocab_size;
   torch::manual_seed(0);
-  TrainingBatch batch{torch::randint(3, V, {N, P + T}, torch::kInt64), torch::ones({N, P + T}, torch::kInt64),
-                      torch::Tensor(), torch::ones({N, T}), torch::randn({N}), P};
-  batch.targets = batch.input_ids.narrow(1, P, T).contiguous();  // [N, T]
+  auto ids = torch::randint(3, V, {N, P + T}, torch::kInt64);  // [N, P+T]
+  TrainingBatch batch{ids.to(device), torch::ones({N, P + T}, torch::kInt64).to(device),
+                      ids.narrow(1, P, T).contiguous().to(device), torch::ones({N, T}).to(device),
+                      torch::randn({N}).to(device), P};
   OptimConfig optim;
   optim.lr = 1e-6;
   Optimizer optimizer(m->parameters(), optim, 1000);
@@ -126,9 +129,11 @@ int benchmark_update(const InspectArgs& args) {
     optimizer.step(i);
   };
   update(0);  // warm-up
+  if (device.is_cuda()) torch::cuda::synchronize();
   const int repeats = 3;
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 1; i <= repeats; ++i) update(i);
+  if (device.is_cuda()) torch::cuda::synchronize();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / repeats;
   std::cout << nlohmann::json{{"rows", N}, {"tokens", T}, {"seconds", s},
                               {"tokens_per_s", static_cast<double>(N * T) / s}, {"peak_rss_mib", peak_rss_mib()}}
@@ -187,6 +192,7 @@ void add_inspect_command(CLI::App& app, Action& action) {
   // Hidden: used by scripts/bench_model.sh.
   sub->add_flag("--benchmark", args->benchmark, "")->group("");
   sub->add_option("--benchmark-update-rows", args->benchmark_update_rows, "")->group("")->check(at_least(1));
+  sub->add_option("--device", args->device, "")->group("");
   add_choice_option(sub, "--dtype", args->dtype, "")->group("");
   sub->add_option("--tokens", args->tokens, "")->group("")->check(at_least(1));
   sub->callback([&action, args] { action = [args] { return inspect(*args); }; });

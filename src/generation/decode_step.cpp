@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "r1/model/device.h"
 #include "r1/model/torch_features.h"
 
 #if R1_WITH_CUDA
@@ -13,6 +14,18 @@
 #endif
 
 namespace r1 {
+
+namespace {
+
+// Host values as an int64 tensor on `device`; to CUDA through pinned memory without blocking
+// (a pageable copy would synchronise the host with the device).
+torch::Tensor to_device(const std::vector<int64_t>& values, torch::Device device) {
+  auto t = torch::tensor(values, torch::kInt64);
+  if (!device.is_cuda()) return t;
+  return t.pin_memory().to(device, /*non_blocking=*/true);
+}
+
+}  // namespace
 
 struct DecodeSlots::Cuda {
 #if R1_WITH_CUDA
@@ -30,7 +43,7 @@ DecodeSlots::DecodeSlots(CausalLM& model, int64_t capacity_rows, int64_t capacit
   cache_ = model->make_cache(R, capacity);
   rope_ = model->rope_table(capacity);
   auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device_);
-  enders_ = torch::tensor(std::vector<int64_t>(end_ids.begin(), end_ids.end()), torch::kInt64).to(device_);
+  enders_ = to_device(std::vector<int64_t>(end_ids.begin(), end_ids.end()), device_);
   tokens_ = torch::zeros({R}, i64);
   start_ = torch::zeros({R}, i64);
   slot_ = torch::zeros({R}, i64);
@@ -63,21 +76,21 @@ void DecodeSlots::fill(const std::vector<SlotFill>& fills) {
     width = std::max<int64_t>(width, static_cast<int64_t>(f.prompt->size()) - 1);
   }
   const int64_t U = static_cast<int64_t>(unique.size()), k = static_cast<int64_t>(fills.size());
-  auto to_index = torch::tensor(to, torch::kInt64).to(device_);  // [k]
+  auto to_index = to_device(to, device_);  // [k]
   if (width > 0) {
     // prompt[:-1], left-padded to `width`: the last prompt token is fed by the first step.
-    auto ids = torch::zeros({U, width}, torch::kInt64);   // [U, width]
-    auto mask = torch::zeros({U, width}, torch::kInt64);  // [U, width]
+    std::vector<int64_t> ids(static_cast<std::size_t>(U * width), 0), mask(ids.size(), 0);  // [U, width]
     for (int64_t u = 0; u < U; ++u) {
       const auto& p = *unique[static_cast<std::size_t>(u)];
       const int64_t len = static_cast<int64_t>(p.size()) - 1;
-      if (len == 0) continue;
-      ids[u].narrow(0, width - len, len).copy_(torch::tensor(std::vector<int64_t>(p.begin(), p.end() - 1)));
-      mask[u].narrow(0, width - len, len).fill_(1);
+      for (int64_t j = 0; j < len; ++j) {
+        ids[static_cast<std::size_t>(u * width + width - len + j)] = p[static_cast<std::size_t>(j)];
+        mask[static_cast<std::size_t>(u * width + width - len + j)] = 1;
+      }
     }
     KVCache prefill = model_->make_cache(U, width);
-    model_->forward_cached(ids.to(device_), mask.to(device_), prefill);
-    cache_.copy_rows_from(prefill, torch::tensor(from, torch::kInt64).to(device_), to_index, width);
+    model_->forward_cached(to_device(ids, device_).view({U, width}), to_device(mask, device_).view({U, width}), prefill);
+    cache_.copy_rows_from(prefill, to_device(from, device_), to_index, width);
   }
   std::vector<int64_t> last(k), start(k), budget(k), streams(2 * k), seen_rows, seen_ids;
   for (int64_t i = 0; i < k; ++i) {
@@ -94,7 +107,7 @@ void DecodeSlots::fill(const std::vector<SlotFill>& fills) {
     }
   }
   auto put = [&](torch::Tensor& state, const std::vector<int64_t>& values) {
-    state.index_copy_(0, to_index, torch::tensor(values, torch::kInt64).view_as(state.narrow(0, 0, k)).to(device_));
+    state.index_copy_(0, to_index, to_device(values, device_).view_as(state.narrow(0, 0, k)));
   };
   put(tokens_, last);
   put(start_, start);
@@ -105,7 +118,7 @@ void DecodeSlots::fill(const std::vector<SlotFill>& fills) {
   put(streams_, streams);
   if (seen_.defined()) {
     seen_.index_fill_(0, to_index, false);
-    seen_.index_put_({torch::tensor(seen_rows, torch::kInt64).to(device_), torch::tensor(seen_ids, torch::kInt64).to(device_)},
+    seen_.index_put_({to_device(seen_rows, device_), to_device(seen_ids, device_)},
                      torch::scalar_tensor(true, torch::TensorOptions().dtype(torch::kBool).device(device_)));
   }
 }
@@ -113,7 +126,7 @@ void DecodeSlots::fill(const std::vector<SlotFill>& fills) {
 void DecodeSlots::compact(const std::vector<int64_t>& from) {
   const int64_t k = static_cast<int64_t>(from.size());
   if (k == 0) return;
-  auto index = torch::tensor(from, torch::kInt64).to(device_);
+  auto index = to_device(from, device_);
   for (auto* state : {&tokens_, &start_, &slot_, &generated_, &budget_, &finished_, &streams_, &seen_}) {
     if (state->defined()) state->narrow(0, 0, k).copy_(state->index_select(0, index));
   }
@@ -156,6 +169,7 @@ void DecodeSlots::launch(int64_t rows, int64_t slots) {
       } else {
         // Captured on a side stream (capture cannot run on the default one); capturing runs nothing,
         // so the step is then replayed for real.
+        IntendedCudaSync capture_sync;  // once per row count, not per step
         c10::cuda::device_synchronize();
         graph = std::make_unique<at::cuda::CUDAGraph>();
         {

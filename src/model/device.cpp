@@ -12,6 +12,7 @@
 
 #if R1_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAFunctions.h>
 #endif
 
 namespace r1 {
@@ -109,5 +110,27 @@ std::string torch_build_info() {
   return std::string("libtorch ") + TORCH_VERSION + ", CUDA " +
          (torch::cuda::is_available() ? "available" : "not available");
 }
+
+#if R1_WITH_CUDA
+namespace {
+int set_sync_debug_mode(c10::cuda::SyncDebugMode mode) {
+  const auto previous = c10::cuda::warning_state().get_sync_debug_mode();
+  c10::cuda::warning_state().set_sync_debug_mode(mode);
+  return static_cast<int>(previous);
+}
+}  // namespace
+
+CudaSyncCheck::CudaSyncCheck() : previous_(set_sync_debug_mode(c10::cuda::SyncDebugMode::L_ERROR)) {}
+CudaSyncCheck::~CudaSyncCheck() { set_sync_debug_mode(static_cast<c10::cuda::SyncDebugMode>(previous_)); }
+IntendedCudaSync::IntendedCudaSync() : previous_(set_sync_debug_mode(c10::cuda::SyncDebugMode::L_DISABLED)) {}
+IntendedCudaSync::~IntendedCudaSync() { set_sync_debug_mode(static_cast<c10::cuda::SyncDebugMode>(previous_)); }
+#else
+CudaSyncCheck::CudaSyncCheck() {
+  throw InputError("the CUDA sync check needs a CUDA build of r1train (this libtorch has no CUDA)");
+}
+CudaSyncCheck::~CudaSyncCheck() = default;
+IntendedCudaSync::IntendedCudaSync() = default;
+IntendedCudaSync::~IntendedCudaSync() = default;
+#endif
 
 }  // namespace r1
