@@ -7,13 +7,14 @@
 #   scripts/bench_generate.sh [BUILD_DIR]
 # Env: R1_BENCH_ROWS ("1 16 64 256"), R1_BENCH_NEW_TOKENS (256), R1_BENCH_PRESET (small: Qwen2-shaped,
 #      hidden 256, 4 layers, vocab 4096; qwen2.5-0.5b-4l: Qwen2.5-0.5B cut to 4 layers, vocab 151936),
+#      R1_BENCH_MODEL (an existing model directory instead of a generated preset, e.g. data/demo-base),
 #      R1_BENCH_BASELINE (path of another r1train; column left out when unset),
 #      R1_BENCH_NAIVE_ROWS (rows also run with full recomputation at every step; none by default), R1_BENCH_DIR.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-$here/../build}"
 preset="${R1_BENCH_PRESET:-small}"
-dir="${R1_BENCH_DIR:-/tmp/r1-bench}/$preset-f32"
+dir="${R1_BENCH_MODEL:-${R1_BENCH_DIR:-/tmp/r1-bench}/$preset-f32}"
 new="${R1_BENCH_NEW_TOKENS:-256}"
 rows_list="${R1_BENCH_ROWS:-1 16 64 256}"
 naive_rows="${R1_BENCH_NAIVE_ROWS:-}"
@@ -33,6 +34,7 @@ py() {
   OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}" OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}" \
     /usr/bin/python3 "$here/bench_generate.py" "$dir" --new-tokens "$new" --threads "$threads" "$@" | rate
 }
+[[ -n "${R1_BENCH_MODEL:-}" ]] && preset="$(basename "$dir")"
 echo "model: $dir ($preset, float32), $new new tokens per row, 16-token prompts, $threads threads"
 [[ -n "$baseline" ]] && echo "baseline: $baseline"
 printf '%6s %12s %12s %12s %12s %12s %10s %10s %10s\n' rows r1train baseline python naive lm_head_bound \
