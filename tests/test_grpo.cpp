@@ -123,30 +123,34 @@ TEST(PolicyLoss, KlTermAddsBetaTimesEstimate) {
   EXPECT_NEAR(out.kl.item<double>(), 2.0, 1e-6);
 }
 
+// Both ways of the backward: logits kept from the forward (they fit the budget), and recomputed
+// block by block (budget 0).
 TEST(ChunkedLogProbs, MatchesFullLogSoftmaxValuesAndGradients) {
-  torch::manual_seed(0);
-  auto opts = torch::TensorOptions().dtype(torch::kFloat64);
-  auto hidden = torch::randn({3, 5, 8}, opts).requires_grad_(true);  // [N, T, D]
-  auto weight = torch::randn({11, 8}, opts).requires_grad_(true);    // [V, D]
-  auto targets = torch::randint(0, 11, {3, 5}, torch::kLong);
-  const double temperature = 0.7;
-  // 15 rows in chunks of 4, 11 vocabulary entries in blocks of 3: the last chunk and block are partial.
-  auto out = chunked_token_logprobs(hidden, weight, targets, temperature, /*with_entropy=*/true, /*chunk_rows=*/4,
-                                    /*vocab_block=*/3);
-  auto upstream = torch::randn({3, 5}, opts);
-  (out.logp * upstream).sum().backward();
-  auto gh = hidden.grad().clone(), gw = weight.grad().clone();
-  hidden.mutable_grad().zero_();
-  weight.mutable_grad().zero_();
+  for (int64_t keep_bytes : {int64_t{-1}, int64_t{0}}) {
+    torch::manual_seed(0);
+    auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+    auto hidden = torch::randn({3, 5, 8}, opts).requires_grad_(true);  // [N, T, D]
+    auto weight = torch::randn({11, 8}, opts).requires_grad_(true);    // [V, D]
+    auto targets = torch::randint(0, 11, {3, 5}, torch::kLong);
+    const double temperature = 0.7;
+    // 15 rows in chunks of 4, 11 vocabulary entries in blocks of 3: the last chunk and block are partial.
+    auto out = chunked_token_logprobs(hidden, weight, targets, temperature, /*with_entropy=*/true, /*chunk_rows=*/4,
+                                      /*vocab_block=*/3, keep_bytes);
+    auto upstream = torch::randn({3, 5}, opts);
+    (out.logp * upstream).sum().backward();
+    auto gh = hidden.grad().clone(), gw = weight.grad().clone();
+    hidden.mutable_grad().zero_();
+    weight.mutable_grad().zero_();
 
-  auto lsm = torch::log_softmax(torch::matmul(hidden, weight.t()) / temperature, -1);  // [N, T, V]
-  auto ref = lsm.gather(2, targets.unsqueeze(2)).squeeze(2);
-  (ref * upstream).sum().backward();
-  EXPECT_TRUE(torch::allclose(out.logp.to(torch::kFloat64), ref, 1e-6, 1e-6));
-  EXPECT_TRUE(torch::allclose(gh, hidden.grad(), 1e-6, 1e-6));
-  EXPECT_TRUE(torch::allclose(gw, weight.grad(), 1e-6, 1e-6));
-  auto entropy = -(lsm.exp() * lsm).sum(-1);
-  EXPECT_TRUE(torch::allclose(out.entropy.to(torch::kFloat64), entropy.detach(), 1e-5, 1e-5));
+    auto lsm = torch::log_softmax(torch::matmul(hidden, weight.t()) / temperature, -1);  // [N, T, V]
+    auto ref = lsm.gather(2, targets.unsqueeze(2)).squeeze(2);
+    (ref * upstream).sum().backward();
+    EXPECT_TRUE(torch::allclose(out.logp.to(torch::kFloat64), ref, 1e-6, 1e-6)) << keep_bytes;
+    EXPECT_TRUE(torch::allclose(gh, hidden.grad(), 1e-6, 1e-6)) << keep_bytes;
+    EXPECT_TRUE(torch::allclose(gw, weight.grad(), 1e-6, 1e-6)) << keep_bytes;
+    auto entropy = -(lsm.exp() * lsm).sum(-1);
+    EXPECT_TRUE(torch::allclose(out.entropy.to(torch::kFloat64), entropy.detach(), 1e-5, 1e-5)) << keep_bytes;
+  }
 }
 
 TEST(PolicyLoss, GradientMatchesFiniteDifferencesOnTinyModel) {

@@ -53,6 +53,7 @@ DecodeSlots::DecodeSlots(CausalLM& model, int64_t capacity_rows, int64_t capacit
   streams_ = torch::zeros({R, 2}, i64);
   if (sampling.repetition_penalty != 1.0) seen_ = torch::zeros({R, model->config().vocab_size}, i64.dtype(torch::kBool));
   out_ = torch::zeros({R, 3}, i64.dtype(torch::kFloat64));
+  logits_ = torch::empty({R, model->config().vocab_size}, model->options());
   auto host = torch::TensorOptions().dtype(torch::kFloat64).pinned_memory(device_.is_cuda());
   host_ = {torch::zeros({R, 3}, host), torch::zeros({R, 3}, host)};
   host_rows_ = {0, 0};
@@ -136,7 +137,8 @@ void DecodeSlots::compact(const std::vector<int64_t>& from) {
 void DecodeSlots::step_eager(int64_t rows, int64_t slots) {
   auto first = [rows](const torch::Tensor& t) { return t.narrow(0, 0, rows); };
   auto h = model_->forward_step(first(tokens_), first(start_), first(slot_), rope_, cache_, slots);  // [rows, width]
-  auto logits = torch::linear(h, model_->lm_head_weight());                                          // [rows, V]
+  auto logits = first(logits_);  // [rows, V]: the LM head writes into the reused buffer
+  torch::mm_out(logits, h, model_->lm_head_weight().t());
   auto generated = first(generated_);
   auto seen = seen_.defined() ? first(seen_) : torch::Tensor();
   SampledTokens s = sample_tokens(logits, sampling_, sampling_uniforms(first(streams_), generated), seen);

@@ -20,12 +20,17 @@ void check_sampling_options(const SamplingOptions& o) {
 namespace {
 
 // Inverse-CDF draw from unnormalised probabilities [N, V] (float32) with uniforms [N] (float64):
-// the first token whose running sum exceeds u times the total. Two levels, so that no [N, V]
-// float64 cumulative sum is needed: sums of blocks of B tokens (float32 within a block,
+// the first token whose running sum exceeds u times the total. Above 512 tokens, two levels, so
+// that no [N, V] float64 cumulative sum is needed: sums of blocks of B tokens (float32 within a block,
 // float64 across blocks) pick the block, then the block's own running sum picks the token.
 torch::Tensor inverse_cdf(torch::Tensor probs, const torch::Tensor& uniforms) {
   constexpr int64_t B = 128;
   const int64_t N = probs.size(0), V = probs.size(1);
+  if (V <= 4 * B) {  // small vocabularies: one running sum costs less than the two levels' extra ops
+    auto cdf = probs.to(torch::kFloat64).cumsum(-1);                                          // [N, V]
+    auto target = (uniforms.to(cdf.device()) * cdf.select(1, V - 1)).unsqueeze(1);           // [N, 1]
+    return torch::searchsorted(cdf, target, false, true).squeeze(1).clamp_max(V - 1);        // [N]
+  }
   if (V % B != 0) probs = torch::constant_pad_nd(probs, {0, B - V % B});               // zeros are never picked
   auto blocks = probs.view({N, -1, B});                                                  // [N, K, B]
   auto block_cdf = blocks.sum(-1).to(torch::kFloat64).cumsum(-1);                       // [N, K]

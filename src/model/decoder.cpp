@@ -135,9 +135,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rope,
 }
 
 torch::Tensor AttentionImpl::forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
-                                          KVCache& cache, int64_t layer, const torch::Tensor& slot, int64_t slots) {
+                                          KVCache& cache, int64_t layer, const torch::Tensor& where, int64_t slots) {
   auto p = project(x, rope);  // T = 1
-  cache.write_at(layer, p.k, p.v, slot);
+  cache.write_at(layer, p.k, p.v, where);
   const int64_t R = x.size(0);
   return attend_and_project(p, cache.row_keys(layer, R, slots), cache.row_values(layer, R, slots), mask);
 }
@@ -167,8 +167,8 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rotary& ro
 }
 
 torch::Tensor DecoderLayerImpl::forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
-                                             KVCache& cache, int64_t layer, const torch::Tensor& slot, int64_t slots) {
-  auto h = x + self_attn->forward_step(input_layernorm(x), rope, mask, cache, layer, slot, slots);
+                                             KVCache& cache, int64_t layer, const torch::Tensor& where, int64_t slots) {
+  auto h = x + self_attn->forward_step(input_layernorm(x), rope, mask, cache, layer, where, slots);
   return h + mlp(post_attention_layernorm(h));
 }
 
@@ -247,8 +247,10 @@ torch::Tensor CausalLMImpl::forward_step(const torch::Tensor& tokens, const torc
   auto allowed = (c >= start.unsqueeze(1)).logical_and(c <= slot.unsqueeze(1));          // [R, S]
   const auto mask = attention_mask_for(allowed.view({R, 1, 1, slots}), options_.dtype().toScalarType());
   auto x = model->embed_tokens(tokens.view({R, 1}));                                      // [R, 1, width]
+  const auto where = cache.where(slot);                                                   // [R * Hkv]
   int64_t i = 0;
-  for (const auto& layer : *model->layers) x = layer->as<DecoderLayerImpl>()->forward_step(x, rope, mask, cache, i++, slot, slots);
+  for (const auto& layer : *model->layers)
+    x = layer->as<DecoderLayerImpl>()->forward_step(x, rope, mask, cache, i++, where, slots);
   return model->norm(x).view({R, -1});                                                    // [R, width]
 }
 

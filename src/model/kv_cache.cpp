@@ -61,12 +61,16 @@ void KVCache::gather_from(const KVCache& source, const torch::Tensor& index) {
   length_ = len;
 }
 
-void KVCache::write_at(int64_t layer, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& slot) {
-  const int64_t R = k.size(0), H = k.size(1), D = k.size(3), S = capacity_;
+torch::Tensor KVCache::where(const torch::Tensor& slot) const {
+  const int64_t R = slot.size(0), H = keys_[0].size(1), S = capacity_;
   // Row r, head h, slot s of the storage is element (r * H + h) * S + s of its [rows * H * S, D] view.
-  auto index = (torch::arange(R * H, slot.options()) * S).view({R, H}) + slot.view({R, 1});  // [R, H]
-  keys_[layer].narrow(0, 0, R).view({R * H * S, D}).index_copy_(0, index.view(-1), k.reshape({R * H, D}));
-  values_[layer].narrow(0, 0, R).view({R * H * S, D}).index_copy_(0, index.view(-1), v.reshape({R * H, D}));
+  return ((torch::arange(R * H, slot.options()) * S).view({R, H}) + slot.view({R, 1})).view(-1);  // [R * H]
+}
+
+void KVCache::write_at(int64_t layer, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& where) {
+  const int64_t R = k.size(0), H = k.size(1), D = k.size(3), S = capacity_;
+  keys_[layer].narrow(0, 0, R).view({R * H * S, D}).index_copy_(0, where, k.reshape({R * H, D}));
+  values_[layer].narrow(0, 0, R).view({R * H * S, D}).index_copy_(0, where, v.reshape({R * H, D}));
 }
 
 torch::Tensor KVCache::row_keys(int64_t layer, int64_t rows, int64_t slots) const {

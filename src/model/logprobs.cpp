@@ -19,23 +19,33 @@ torch::Tensor block_logits(const torch::Tensor& h, const torch::Tensor& w, torch
   return logits;
 }
 
-struct Blocking {
-  int64_t rows, vocab;  // rows per chunk, vocabulary entries per block
-};
+// Logits up to this size are kept from the forward for the backward (one [R, V] tensor, used in
+// place), saving the backward's recomputation: 2 LM-head matmuls instead of 3. Larger ones are
+// recomputed block by block.
+constexpr int64_t kKeepLogitsBytes = int64_t{1} << 30;
 
 // Autograd function for chunked_token_logprobs. Logits exist one [rows chunk x vocabulary
 // block] at a time: a block's log-sum-exp (and, for the entropy, its sum of p * logit) are
 // combined across blocks, the target's logit is read from the block that holds it. Saves
 // hidden, weight, targets and the per-row log-sum-exp; the backward recomputes each block's
-// logits and accumulates both gradients with addmm_ (no [V, D] temporary per chunk).
+// logits (or, when they fit kKeepLogitsBytes, uses the forward's) and accumulates both gradients
+// with addmm_ (no [V, D] temporary per chunk).
 struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden /*[R,D]*/,
                                const torch::Tensor& weight /*[V,D]*/, const torch::Tensor& targets /*[R]*/,
-                               double temperature, int64_t chunk_rows, int64_t vocab_block,
+                               double temperature, int64_t chunk_rows, int64_t vocab_block, int64_t keep_bytes,
                                torch::Tensor entropy_out /*[R], or empty: not computed*/) {
     torch::NoGradGuard no_grad;
     const int64_t rows = hidden.size(0), V = weight.size(0);
     const auto ct = compute_type(hidden);
+    const bool keep = (hidden.requires_grad() || weight.requires_grad()) &&
+                      rows * V * static_cast<int64_t>(c10::elementSize(ct)) <= keep_bytes;
+    torch::Tensor kept;  // [R, V] when keep: the whole vocabulary and every row in one block
+    if (keep) {
+      chunk_rows = std::max<int64_t>(rows, 1);
+      vocab_block = V;
+      kept = torch::empty({rows, V}, hidden.options().dtype(ct));
+    }
     auto logp = torch::empty({rows}, hidden.options().dtype(ct));       // [R]
     auto log_total = torch::empty({rows}, hidden.options().dtype(ct));  // [R]
     for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
@@ -46,7 +56,14 @@ struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
       std::vector<torch::Tensor> lse, p_dot_logits;      // per block: [C]
       for (int64_t v0 = 0; v0 < V; v0 += vocab_block) {
         const int64_t Vb = std::min(V, v0 + vocab_block) - v0;
-        auto logits = block_logits(h, weight.narrow(0, v0, Vb), ct, temperature);  // [C, Vb]
+        torch::Tensor logits;  // [C, Vb]
+        if (keep && weight.scalar_type() == ct) {
+          logits = torch::mm_out(kept, h, weight.t());  // straight into the kept tensor
+          if (temperature != 1.0) logits.div_(temperature);
+        } else {
+          logits = block_logits(h, weight.narrow(0, v0, Vb), ct, temperature);
+          if (keep) logits = kept.copy_(logits);
+        }
         auto block_lse = torch::logsumexp(logits, -1, /*keepdim=*/true);           // [C, 1]
         lse.push_back(block_lse.squeeze(1));
         if (entropy_out.numel() > 0)
@@ -69,6 +86,7 @@ struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
     ctx->saved_data["temperature"] = temperature;
     ctx->saved_data["chunk_rows"] = chunk_rows;
     ctx->saved_data["vocab_block"] = vocab_block;
+    if (keep) ctx->saved_data["kept_logits"] = kept;
     return logp;
   }
 
@@ -79,6 +97,9 @@ struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
     const double temperature = ctx->saved_data["temperature"].toDouble();
     const int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
     const int64_t vocab_block = ctx->saved_data["vocab_block"].toInt();
+    // The forward's logits, consumed in place (a graph is backpropagated once).
+    const torch::Tensor kept = ctx->saved_data.count("kept_logits") ? ctx->saved_data["kept_logits"].toTensor()
+                                                                     : torch::Tensor();
     const auto ct = compute_type(hidden);
     auto grad_logp = grad_outputs[0].to(ct);  // [R]
     const int64_t rows = hidden.size(0), V = weight.size(0);
@@ -95,7 +116,7 @@ struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
       auto grad_h = grad_hidden.narrow(0, r0, C);            // [C, D]
       for (int64_t v0 = 0; v0 < V; v0 += vocab_block) {
         const int64_t Vb = std::min(V, v0 + vocab_block) - v0;
-        auto logits = block_logits(h, weight.narrow(0, v0, Vb), ct, temperature);  // [C, Vb]
+        auto logits = kept.defined() ? kept : block_logits(h, weight.narrow(0, v0, Vb), ct, temperature);  // [C, Vb]
         // d logp[t] / d logits = onehot(t) - softmax, scaled by 1/temperature; built in place.
         auto grad_logits = logits.sub_(lse).exp_().mul_(-g);                        // [C, Vb]
         auto inside = (tgt >= v0).logical_and(tgt < v0 + Vb);                       // [C, 1]
@@ -106,7 +127,7 @@ struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
       }
     }
     return {grad_hidden.to(hidden.scalar_type()), grad_weight.to(weight.scalar_type()), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -114,7 +135,7 @@ struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
 
 TokenLogProbs chunked_token_logprobs(const torch::Tensor& hidden, const torch::Tensor& weight,
                                      const torch::Tensor& targets, double temperature, bool with_entropy,
-                                     int64_t chunk_rows, int64_t vocab_block) {
+                                     int64_t chunk_rows, int64_t vocab_block, int64_t keep_bytes) {
   const auto n = hidden.size(0), t = hidden.size(1), d = hidden.size(2);
   auto flat_h = hidden.reshape({n * t, d});       // [N*T, D]
   auto flat_t = targets.reshape({n * t}).to(torch::kLong);  // [N*T]
@@ -127,7 +148,9 @@ TokenLogProbs chunked_token_logprobs(const torch::Tensor& hidden, const torch::T
   // still see thousands of rows.
   if (chunk_rows <= 0) chunk_rows = std::min<int64_t>(std::max<int64_t>(n * t, 1), 4096);
   if (vocab_block <= 0) vocab_block = std::max<int64_t>(1024, (int64_t{4} << 20) / chunk_rows);
-  auto logp = ChunkedLogProbFn::apply(flat_h, weight, flat_t, temperature, chunk_rows, vocab_block, entropy);
+  if (keep_bytes < 0) keep_bytes = kKeepLogitsBytes;
+  auto logp =
+      ChunkedLogProbFn::apply(flat_h, weight, flat_t, temperature, chunk_rows, vocab_block, keep_bytes, entropy);
   return {logp.view({n, t}), with_entropy ? entropy.view({n, t}) : torch::Tensor()};
 }
 

@@ -80,6 +80,7 @@ class DecodeSlots {
   torch::Tensor streams_;        // [R, 2] int64
   torch::Tensor seen_;           // [R, V] bool (repetition penalty only)
   torch::Tensor out_;            // [R, 3] float64 on the device
+  torch::Tensor logits_;         // [R, V] in the model's dtype: the LM head's output, reused every step
   std::vector<torch::Tensor> host_;  // 2 x [R, 3] float64 (pinned on CUDA)
   std::vector<int64_t> host_rows_;   // rows of each launched, not yet waited step (ring of 2)
   int launched_ = 0, waited_ = 0;

@@ -35,7 +35,7 @@ struct SampledTokens {
 // by the penalty, negative ones multiplied) for tokens with `seen` [N, V] bool set (undefined:
 // no penalty), then / T, then top-k, top-p, min-p, then an inverse-CDF draw: the first token
 // whose cumulative probability exceeds uniforms[n] times the total ([N] float64 in [0, 1), from
-// sampling_uniforms; ignored when greedy), found in two levels (blocks of 128 tokens, then
+// sampling_uniforms; ignored when greedy), found in two levels above 512 tokens (blocks of 128 tokens, then
 // within the block) so that no [N, V] float64 running sum is built. Every step is a device op:
 // no host sync. Without penalty or filters the distribution is exp(logits / T - logsumexp).
 SampledTokens sample_tokens(const torch::Tensor& logits, const SamplingOptions& options,

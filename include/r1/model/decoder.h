@@ -56,10 +56,10 @@ class AttentionImpl : public torch::nn::Module {
   // new keys/values are written to it and attention covers its S = length + T slots.
   torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache* cache,
                         int64_t layer);
-  // One token per row (x [R, 1, width]) written at cache slot slot[r] ([R] int64, device);
+  // One token per row (x [R, 1, width]) written at cache positions `where` (KVCache::where);
   // attention over the first `slots` slots of the cache's first R rows, masked by `mask`.
   torch::Tensor forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache& cache,
-                             int64_t layer, const torch::Tensor& slot, int64_t slots);
+                             int64_t layer, const torch::Tensor& where, int64_t slots);
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};  // Qwen3 only
   int64_t heads, kv_heads, head_dim;
@@ -88,7 +88,7 @@ class DecoderLayerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache* cache,
                         int64_t layer);
   torch::Tensor forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache& cache,
-                             int64_t layer, const torch::Tensor& slot, int64_t slots);
+                             int64_t layer, const torch::Tensor& where, int64_t slots);
   Attention self_attn{nullptr};
   MLP mlp{nullptr};
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};

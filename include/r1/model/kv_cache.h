@@ -41,9 +41,11 @@ class KVCache {
   // or compacting away finished rows. Copies source's length slots.
   void gather_from(const KVCache& source, const torch::Tensor& index);
 
-  // Static-shape decoding. Stores one token per row (k, v: [R, Hkv, 1, D]) of the first R
-  // storage rows at slot[r] ([R] int64, on the device): one index_copy_ per tensor, no sync.
-  void write_at(int64_t layer, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& slot);
+  // Static-shape decoding. where(slot) turns per-row slots ([R] int64, on the device) into the
+  // [R * Hkv] positions write_at stores one token per row at (k, v: [R, Hkv, 1, D], the first R
+  // storage rows): one index_copy_ per tensor, no sync; computed once per step for every layer.
+  torch::Tensor where(const torch::Tensor& slot) const;
+  void write_at(int64_t layer, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& where);
   // The first `rows` storage rows over the first `slots` slots: [rows, Hkv, slots, D].
   torch::Tensor row_keys(int64_t layer, int64_t rows, int64_t slots) const;
   torch::Tensor row_values(int64_t layer, int64_t rows, int64_t slots) const;
