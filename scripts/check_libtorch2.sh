@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=${R1_TRIXIE_ROOT:-$PWD/.cache/trixie}
-packages=(g++ cmake ninja-build pkg-config libtorch-dev libopenblas-dev libcli11-dev nlohmann-json3-dev
+packages=(g++ cmake ninja-build pkg-config libtorch-dev libopenblas-dev libgloo-dev libcli11-dev nlohmann-json3-dev
           libspdlog-dev libfmt-dev libyaml-cpp-dev libsentencepiece-dev sentencepiece libpcre2-dev libicu-dev
           libgtest-dev nodejs python3)
 start=$SECONDS

@@ -4,6 +4,8 @@
 
 #include "r1/cli/commands.h"
 #include "r1/core/config.h"
+#include "r1/core/log.h"
+#include "r1/dist/world.h"
 #include "r1/model/device.h"
 #include "r1/rl/trainer.h"
 
@@ -23,7 +25,22 @@ void add_train_command(CLI::App& app, Action& action) {
     action = [args] {
       Config config = load_config({args->file, args->overrides}, ConfigUse::Train);
       if (config.train.threads > 0) configure_threads(config.train.threads);
-      Trainer trainer(config, args->resume);
+      const WorldEnv world = read_world_env();  // torchrun / srun; one process when neither
+      if (world.size == 1) {
+        Trainer trainer(config, args->resume);
+        trainer.run();
+        return 0;
+      }
+      log_as_rank(world.rank);
+      torch::Device device = resolve_device(config.model.device);
+      if (device.is_cuda()) {  // one GPU per rank of a node
+        device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(world.local_rank));
+        config.model.device = device.str();
+      }
+      Communicator comm(world, config.dist.backend, device, std::chrono::seconds(config.dist.timeout_s));
+      spdlog::info("{}: rank {} of {} on {} ({} backend)", world.launcher, world.rank, world.size, device.str(),
+                   option_name(config.dist.backend));
+      Trainer trainer(config, args->resume, &comm);
       trainer.run();
       return 0;
     };

@@ -106,6 +106,12 @@ void visit(V& v, TrainConfig& c) {
 }
 
 template <class V>
+void visit(V& v, DistConfig& c) {
+  v("backend", c.backend);
+  v("timeout_s", c.timeout_s);
+}
+
+template <class V>
 void visit(V& v, EvalConfig& c) {
   v("data", c.data);
   v("task", c.task);
@@ -149,6 +155,7 @@ void visit(V& v, Config& c) {
   v("train", c.train, kDefinesGrpo);
   v("eval", c.eval, kFree);
   v("sft", c.sft, kDefinesSft);
+  v("dist", c.dist, kFree);
 }
 
 namespace {
@@ -675,6 +682,8 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
   r.check(e.num_samples >= 1, "eval.num_samples", "must be >= 1");
   r.check(e.max_problems >= 0, "eval.max_problems", "must be >= 0 (0 = all)");
   r.check(e.every == 0 || !e.data.empty(), "eval.data", "eval.every > 0 needs eval.data (a JSONL file)");
+
+  r.check(c.dist.timeout_s >= 1, "dist.timeout_s", fmt::format("is {}; must be >= 1 (seconds)", c.dist.timeout_s));
 
   const auto& s = c.sft;
   r.check(!s.text_field.empty(), "sft.text_field", "must not be empty");

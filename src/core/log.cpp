@@ -25,6 +25,13 @@ void init_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
+void log_as_rank(int rank) {
+  if (rank <= 0) return;
+  auto logger = spdlog::default_logger();
+  logger->set_pattern("[%H:%M:%S] [rank " + std::to_string(rank) + "] [%^%l%$] %v");
+  if (logger->level() < spdlog::level::warn) logger->set_level(spdlog::level::warn);
+}
+
 LogFile::LogFile(const std::filesystem::path& path)
     : sink_(std::make_shared<spdlog::sinks::basic_file_sink_mt>(path.string(), false)) {
   sink_->set_pattern("[%Y-%m-%d %H:%M:%S] [%l] %v");

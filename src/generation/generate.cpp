@@ -125,7 +125,7 @@ class SlotScheduler {
       if (owner_[r] >= 0) continue;
       const Completion& c = out_[next_];
       const auto& prompt = prompts_[static_cast<std::size_t>(c.prompt_index)];
-      fills.push_back({r, &prompt, budgets_[next_], sample_stream(o_.seed, c.prompt_index, c.sample)});
+      fills.push_back({r, &prompt, budgets_[next_], sample_stream(o_.seed, o_.first_prompt_index + c.prompt_index, c.sample)});
       owner_[r] = static_cast<int64_t>(next_);
       slot_of_[next_] = r;
       ++next_;

@@ -36,6 +36,60 @@ void RolloutBatch::append(RolloutBatch&& other) {
   for (const auto& [name, n] : other.stats.reward_failures) stats.reward_failures[name] += n;
 }
 
+nlohmann::json rollout_to_json(const RolloutBatch& batch) {
+  using json = nlohmann::json;
+  json groups = json::array();
+  for (const auto& g : batch.groups) {
+    json samples = json::array();
+    for (const auto& s : g.samples) {
+      const auto& c = s.completion;
+      samples.push_back({{"prompt_index", c.prompt_index}, {"sample", c.sample}, {"token_ids", c.token_ids},
+                         {"logprobs", c.logprobs}, {"text", c.text}, {"finish", static_cast<int>(c.finish_reason)},
+                         {"scores", s.scores}, {"reward", s.reward}, {"advantage", s.advantage}});
+    }
+    groups.push_back({{"example_index", g.example_index}, {"prompt_text", g.prompt_text},
+                      {"prompt_ids", g.prompt_ids}, {"samples", std::move(samples)}});
+  }
+  const auto& st = batch.stats;
+  return {{"groups", std::move(groups)},
+          {"stats",
+           {{"generate_s", st.generate_s}, {"reward_s", st.reward_s}, {"dropped_groups", st.dropped_groups},
+            {"reward_failures", st.reward_failures}, {"decode_row_steps", st.decode_row_steps},
+            {"decode_tokens", st.decode_tokens}}}};
+}
+
+RolloutBatch rollout_from_json(const nlohmann::json& j) {
+  RolloutBatch batch;
+  for (const auto& jg : j.at("groups")) {
+    PromptGroup g;
+    g.example_index = jg.at("example_index").get<std::size_t>();
+    g.prompt_text = jg.at("prompt_text").get<std::string>();
+    g.prompt_ids = jg.at("prompt_ids").get<std::vector<int>>();
+    for (const auto& js : jg.at("samples")) {
+      Sample s;
+      s.completion.prompt_index = js.at("prompt_index").get<int>();
+      s.completion.sample = js.at("sample").get<int>();
+      s.completion.token_ids = js.at("token_ids").get<std::vector<int>>();
+      s.completion.logprobs = js.at("logprobs").get<std::vector<float>>();
+      s.completion.text = js.at("text").get<std::string>();
+      s.completion.finish_reason = static_cast<FinishReason>(js.at("finish").get<int>());
+      s.scores = js.at("scores").get<std::vector<double>>();
+      s.reward = js.at("reward").get<double>();
+      s.advantage = js.at("advantage").get<double>();
+      g.samples.push_back(std::move(s));
+    }
+    batch.groups.push_back(std::move(g));
+  }
+  const auto& st = j.at("stats");
+  batch.stats.generate_s = st.at("generate_s").get<double>();
+  batch.stats.reward_s = st.at("reward_s").get<double>();
+  batch.stats.dropped_groups = st.at("dropped_groups").get<int64_t>();
+  batch.stats.reward_failures = st.at("reward_failures").get<std::map<std::string, int>>();
+  batch.stats.decode_row_steps = st.at("decode_row_steps").get<int64_t>();
+  batch.stats.decode_tokens = st.at("decode_tokens").get<int64_t>();
+  return batch;
+}
+
 std::vector<SampleRef> sample_refs(const RolloutBatch& batch) {
   std::vector<SampleRef> out;
   out.reserve(batch.num_completions());

@@ -42,9 +42,10 @@ double mean(const std::vector<double>& v) {
 
 }  // namespace
 
-Trainer::Trainer(Config config, ResumeOptions resume)
+Trainer::Trainer(Config config, ResumeOptions resume, Communicator* comm)
     : config_(std::move(config)),
-      run_(config_, ConfigUse::Train, resume),
+      comm_(comm ? *comm : solo_),
+      run_(config_, ConfigUse::Train, resume, /*writer=*/comm_.is_main()),
       device_(resolve_device(config_.model.device)),
       dataset_(Dataset::load_jsonl(config_.data.train, config_.data)),
       sampler_(dataset_.size(), static_cast<uint64_t>(config_.train.seed), config_.data.shuffle),
@@ -78,7 +79,12 @@ Trainer::Trainer(Config config, ResumeOptions resume)
   }
   std::vector<std::string> logs = {"metrics.jsonl", "samples.jsonl"};
   if (config_.eval.every > 0) logs.push_back("eval.jsonl");
-  run_.open(checkpoint ? start_step_ : -1, logs);
+  if (comm_.is_main()) run_.open(checkpoint ? start_step_ : -1, logs);
+  if (comm_.distributed())
+    spdlog::info("rank {} of {}: {} of the {} prompts of each step", comm_.rank(), comm_.size(),
+                 rank_share(static_cast<std::size_t>(config_.train.prompts_per_step), comm_.rank(), comm_.size()).second -
+                     rank_share(static_cast<std::size_t>(config_.train.prompts_per_step), comm_.rank(), comm_.size()).first,
+                 config_.train.prompts_per_step);
   spdlog::info("model {} ({}, {} on {}), {} prompts in {}, rewards: {}", config_.model.path, policy_.config.architecture,
                dtype_name(policy_.model->options().dtype().toScalarType()), device_.str(), dataset_.size(),
                config_.data.train, fmt::join(rewards_.names(), ", "));
@@ -94,7 +100,7 @@ void Trainer::run() {
     throw Interrupted(fmt::format("stopped before step {} began; nothing new to save", start_step_ + 1));
   const int64_t steps = config_.train.steps;
   // The starting model's score, so that the eval curve starts where training does.
-  if (config_.eval.every > 0 && start_step_ == 0) evaluate(0);
+  if (config_.eval.every > 0 && start_step_ == 0 && comm_.is_main()) evaluate(0);
   try {
     for (int64_t step = start_step_ + 1; step <= steps; ++step) {
       const auto step_start = std::chrono::steady_clock::now();
@@ -114,17 +120,24 @@ void Trainer::run() {
       state_.step = step;
       state_.num_tokens += step_tokens;
       state_.data_cursor = sampler_.cursor();
-      auto metrics = step_metrics(step, batch, stats, timings, step_tokens);
-      run_.log("metrics.jsonl").write(metrics);
-      log_console(step, metrics);
-      if (config_.train.log_samples_every > 0 && step % config_.train.log_samples_every == 0) log_samples(step, batch);
+      if (comm_.is_main()) {  // the other ranks hold the same batch and statistics
+        auto metrics = step_metrics(step, batch, stats, timings, step_tokens);
+        run_.log("metrics.jsonl").write(metrics);
+        log_console(step, metrics);
+        if (config_.train.log_samples_every > 0 && step % config_.train.log_samples_every == 0)
+          log_samples(step, batch);
+      }
 
       run_.record_nonfinite(stats.skipped_updates == config_.grpo.num_iterations);
-      if (config_.eval.every > 0 && step % config_.eval.every == 0) evaluate(step);
+      if (config_.eval.every > 0 && step % config_.eval.every == 0 && comm_.is_main()) evaluate(step);
 
       const bool due = config_.train.checkpoint_every > 0 && step % config_.train.checkpoint_every == 0;
-      if (due || step == steps || stop_requested()) save(step);
-      if (stop_requested() && step < steps) {
+      const bool stopping = any_rank_stopping();
+      if (due || step == steps || stopping) {
+        if (comm_.is_main()) save(step);
+        comm_.barrier();  // the checkpoint is complete before any rank goes on or exits
+      }
+      if (stopping && step < steps) {
         throw Interrupted(fmt::format("stopped at step {} after saving {}; continue with --resume auto", step,
                                       (run_.path() / "checkpoints" / checkpoint_name(step)).string()));
       }
@@ -162,7 +175,11 @@ RolloutBatch Trainer::rollout(int64_t step) {
 RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_prompts) {
   RolloutBatch batch;
   std::vector<std::vector<int>> prompt_ids;
-  for (std::size_t idx : sampler_.next(num_prompts)) {
+  // Every rank draws the same prompts and takes its contiguous share of them.
+  const auto indices = sampler_.next(num_prompts);
+  const auto [first, last] = rank_share(indices.size(), comm_.rank(), comm_.size());
+  for (std::size_t k = first; k < last; ++k) {
+    const std::size_t idx = indices[k];
     PromptGroup g;
     g.example_index = idx;
     g.prompt_text = apply_template(config_.data.template_, dataset_[idx].prompt);
@@ -181,6 +198,7 @@ RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_pro
   options.sampling.repetition_penalty = config_.rollout.repetition_penalty;
   options.stop = config_.rollout.stop;
   options.seed = step_seed(static_cast<uint64_t>(config_.train.seed), step, round);
+  options.first_prompt_index = static_cast<int64_t>(first);  // sampling streams follow the global position
   GenerateStats generate_stats;
   options.stats = &generate_stats;
   const auto generate_start = std::chrono::steady_clock::now();
@@ -213,7 +231,41 @@ RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_pro
   }
   batch.stats.reward_failures = scores.failures;
   batch.stats.reward_s = seconds_since(reward_start);
-  return batch;
+  return exchange(std::move(batch));
+}
+
+RolloutBatch Trainer::exchange(RolloutBatch&& mine) {
+  if (!comm_.distributed()) return std::move(mine);
+  const auto bytes = nlohmann::json::to_cbor(rollout_to_json(mine));
+  RolloutBatch all;
+  for (const auto& part : comm_.all_gather(std::string(bytes.begin(), bytes.end()))) {
+    RolloutBatch b = rollout_from_json(nlohmann::json::from_cbor(part));
+    for (auto& g : b.groups) all.groups.push_back(std::move(g));
+    // Wall time is the slowest rank's; counts add up.
+    all.stats.generate_s = std::max(all.stats.generate_s, b.stats.generate_s);
+    all.stats.reward_s = std::max(all.stats.reward_s, b.stats.reward_s);
+    all.stats.dropped_groups += b.stats.dropped_groups;
+    all.stats.decode_row_steps += b.stats.decode_row_steps;
+    all.stats.decode_tokens += b.stats.decode_tokens;
+    for (const auto& [name, n] : b.stats.reward_failures) all.stats.reward_failures[name] += n;
+  }
+  return all;
+}
+
+RolloutBatch Trainer::own_share(const RolloutBatch& batch) const {
+  if (!comm_.distributed()) return batch;
+  RolloutBatch mine;
+  const auto [first, last] = rank_share(batch.groups.size(), comm_.rank(), comm_.size());
+  mine.groups.assign(batch.groups.begin() + static_cast<std::ptrdiff_t>(first),
+                     batch.groups.begin() + static_cast<std::ptrdiff_t>(last));
+  return mine;
+}
+
+bool Trainer::any_rank_stopping() {
+  if (!comm_.distributed()) return stop_requested();
+  auto flag = torch::full({1}, stop_requested() ? 1.0 : 0.0, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+  comm_.all_reduce_max(flag);
+  return flag.item<double>() > 0;
 }
 
 void Trainer::compute_advantages(RolloutBatch& batch) const {
@@ -276,6 +328,7 @@ Trainer::IterationSums Trainer::policy_iteration(const std::vector<TrainingBatch
                           out.tokens})
                 .to(torch::kFloat64);
   }
+  comm_.all_reduce_sum(sums);  // every rank's share of the step's objective and diagnostics
   auto host = sums.cpu();
   const double* v = host.data_ptr<double>();
   return {v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
@@ -285,8 +338,16 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
   UpdateStats stats;
   const auto n = static_cast<int64_t>(batch.num_completions());
   if (n == 0) return stats;
-  const auto micro = micro_batches(batch);
-  LossNormalizer norm{config_.grpo.loss_type, n, 0, static_cast<int64_t>(micro.size()), config_.rollout.max_new_tokens};
+  // This rank trains its share of the groups; the loss is normalised by the whole batch's counts.
+  const auto micro = micro_batches(own_share(batch));
+  int64_t all_micro = 0;  // micro-batches over all ranks (bnpo averages over them)
+  for (int r = 0; r < comm_.size(); ++r) {
+    const auto [first, last] = rank_share(batch.groups.size(), r, comm_.size());
+    int64_t rows = 0;
+    for (auto g = first; g < last; ++g) rows += static_cast<int64_t>(batch.groups[g].samples.size());
+    all_micro += (rows + config_.train.micro_batch_size - 1) / config_.train.micro_batch_size;
+  }
+  LossNormalizer norm{config_.grpo.loss_type, n, 0, all_micro, config_.rollout.max_new_tokens};
   for (const auto& g : batch.groups)  // counted on the host: no device sync per micro-batch
     for (const auto& s : g.samples)
       if (counts_in_loss(s.completion, config_.grpo.mask_truncated_completions))
@@ -300,6 +361,7 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
   for (int it = 0; it < config_.grpo.num_iterations; ++it) {
     optimizer_->zero_grad();
     const IterationSums sums = policy_iteration(micro, frozen, norm);
+    comm_.all_reduce_gradients(policy_.model->parameters());  // each rank's gradient is its share of the sum
     const bool finite = std::isfinite(sums.loss);
     OptimizerStep step;
     if (finite) step = optimizer_->step(state_.updates);

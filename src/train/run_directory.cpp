@@ -54,12 +54,12 @@ int lock_run_directory(const fs::path& dir, const std::string& key) {
 
 }  // namespace
 
-RunDirectory::RunDirectory(const Config& config, ConfigUse use, const ResumeOptions& resume)
+RunDirectory::RunDirectory(const Config& config, ConfigUse use, const ResumeOptions& resume, bool writer)
     : config_(config),
       use_(use),
       resume_(resume),
       dir_(use == ConfigUse::Sft ? config.sft.output_dir : config.train.output_dir),
-      lock_fd_(lock_run_directory(dir_, output_dir_key(use))),
+      lock_fd_(writer ? lock_run_directory(dir_, output_dir_key(use)) : -1),
       checkpoint_(find_resume_checkpoint(dir_, resume, output_dir_key(use))),
       tokenizer_source_(model_source()) {}
 

@@ -70,6 +70,12 @@ struct OptimConfig {
   double max_grad_norm = 1.0;                // 0 = no clipping
 };
 
+// Several processes (torchrun / srun): read only when the launcher's environment says so.
+struct DistConfig {
+  DistBackend backend = DistBackend::Auto;  // auto | gloo | nccl
+  int timeout_s = 1800;                     // a collective waiting longer than this fails the run
+};
+
 struct TrainConfig {
   int steps = 500;                       // optimizer steps (rollout batches)
   int prompts_per_step = 16;             // B prompts per step
@@ -127,6 +133,7 @@ struct Config {
   TrainConfig train;
   EvalConfig eval;
   SftConfig sft;
+  DistConfig dist;
 };
 
 // Where a config came from, for error messages.

@@ -15,6 +15,9 @@ namespace r1 {
 // Throws InputError on an unknown level.
 void init_logging(const std::string& level);
 
+// For rank `rank` > 0 of a distributed run: warnings and errors only, each line prefixed with the rank.
+void log_as_rank(int rank);
+
 // While it lives, every log line also goes to `path` (appending), e.g. OUTPUT_DIR/train.log; the
 // file leaves the logger when it is destroyed, so a second run in one process writes only its own.
 class LogFile {

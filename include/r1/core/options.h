@@ -75,6 +75,16 @@ constexpr auto option_table(Dtype) {
   };
 }
 
+enum class DistBackend { Auto, Gloo, Nccl };
+constexpr auto option_table(DistBackend) {
+  using E = DistBackend;
+  return std::array{
+      OptionInfo<E>{E::Auto, "auto", "nccl on CUDA, gloo on the CPU"},
+      OptionInfo<E>{E::Gloo, "gloo", "c10d's Gloo backend (CPU tensors, TCP)"},
+      OptionInfo<E>{E::Nccl, "nccl", "c10d's NCCL backend (CUDA tensors)"},
+  };
+}
+
 enum class OnError { Error, Default };
 constexpr auto option_table(OnError) {
   using E = OnError;

@@ -32,7 +32,8 @@ struct GenerateOptions {
   SamplingOptions sampling;
   std::vector<std::string> stop;       // stop strings, e.g. "</answer>", matched on the decoded text
   std::vector<int> stop_token_ids;     // ended like EOS, in addition to the EOS ids
-  uint64_t seed = 0;                   // sampling streams: sample_stream(seed, prompt index, sample)
+  uint64_t seed = 0;                   // sampling streams: sample_stream(seed, first_prompt_index + p, sample)
+  int64_t first_prompt_index = 0;      // the global position of prompts[0] (a rank's share of a step)
   bool progress = false;               // progress line on stderr
   GenerateStats* stats = nullptr;      // filled when set
 };
@@ -52,8 +53,9 @@ struct Completion {
 // completion, whose prompt is prefilled once for all of its samples that start together. Once
 // nothing is pending the live slots move to the front and fewer rows run.
 //
-// Completion (p, g) draws from sample_stream(options.seed, p, g) at each token position, so its
-// tokens do not depend on batch_size, slot, or the other prompts.
+// Completion (p, g) draws from sample_stream(options.seed, first_prompt_index + p, g) at each
+// token position, so its tokens do not depend on batch_size, slot, the other prompts, or which
+// rank of a distributed run produced it.
 //
 // A row stops at an id in `end_ids` (EOS) or options.stop_token_ids (the id is kept), at the
 // token whose decoding first contains a stop string (kept; text = decode(kept tokens), so it

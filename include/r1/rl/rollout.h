@@ -4,6 +4,7 @@
 // tokens (left-padded), T completion tokens (right-padded), D hidden size.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <map>
@@ -64,6 +65,11 @@ struct SampleRef {
 };
 
 // Every sample of the batch, prompt-major.
+// The batch (groups, samples and stats) as JSON and back, exactly (CBOR keeps doubles' bits): how
+// ranks exchange their shares of a step's rollouts.
+nlohmann::json rollout_to_json(const RolloutBatch& batch);
+RolloutBatch rollout_from_json(const nlohmann::json& j);
+
 std::vector<SampleRef> sample_refs(const RolloutBatch& batch);
 
 // Whether a completion's tokens count in the loss: all of them, unless mask_truncated and it was cut

@@ -11,6 +11,7 @@
 
 #include "r1/core/config.h"
 #include "r1/data/dataset.h"
+#include "r1/dist/world.h"
 #include "r1/model/decoder.h"
 #include "r1/rewards/reward_set.h"
 #include "r1/rl/grpo.h"
@@ -48,8 +49,11 @@ struct StepTimings {
 class Trainer {
  public:
   // Loads the model (or the checkpoint to resume), tokenizer, data and rewards;
-  // InputError for anything wrong with them, before any training work.
-  Trainer(Config config, ResumeOptions resume);
+  // InputError for anything wrong with them, before any training work. With a distributed
+  // `comm`, this process is one rank of the run: it generates, scores and trains its share of
+  // each step's prompts, sees every rank's rollouts (advantages and metrics are those of the
+  // whole batch), sums gradients with the others, and only rank 0 writes the run directory.
+  Trainer(Config config, ResumeOptions resume, Communicator* comm = nullptr);
   ~Trainer();
 
   // Trains to config.train.steps. On SIGINT/SIGTERM: finishes the current step,
@@ -84,9 +88,18 @@ class Trainer {
   void evaluate(int64_t step);
   void save(int64_t step);
 
+  // Every rank's rollouts of this step, in prompt order (the rank's own when alone); stats merged.
+  RolloutBatch exchange(RolloutBatch&& mine);
+  // This rank's share of the batch's groups (all of them when alone).
+  RolloutBatch own_share(const RolloutBatch& batch) const;
+  // Whether any rank was asked to stop (SIGINT/SIGTERM): every rank stops at the same step.
+  bool any_rank_stopping();
+
   // Declared in the order they are built: cheap checks of data and rewards come
   // before the model is loaded.
   Config config_;
+  Communicator solo_;    // one process, when no communicator is given
+  Communicator& comm_;
   RunDirectory run_;
   torch::Device device_;
   Dataset dataset_;

@@ -27,7 +27,9 @@ class RunDirectory {
   // (DIR/.lock, held for the life of this object and released however the process ends; a second
   // run on the same directory is an InputError naming the holder's pid and host, and touches
   // nothing), then looks up the checkpoint to continue from, per --resume.
-  RunDirectory(const Config& config, ConfigUse use, const ResumeOptions& resume);
+  // A run's other ranks (writer false) take no lock and write nothing: they only find the
+  // checkpoint to continue from.
+  RunDirectory(const Config& config, ConfigUse use, const ResumeOptions& resume, bool writer = true);
   ~RunDirectory();
   RunDirectory(const RunDirectory&) = delete;
   RunDirectory& operator=(const RunDirectory&) = delete;

@@ -1,0 +1,222 @@
+#include "r1/dist/world.h"
+
+#include <fmt/format.h>
+#include <torch/version.h>
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <cstdlib>
+#include <limits>
+
+#include "r1/core/error.h"
+
+namespace r1 {
+
+namespace {
+
+#if TORCH_VERSION_MAJOR >= 2
+using GroupBase = c10d::Backend;  // ProcessGroupGloo / ProcessGroupNCCL are backends in libtorch 2
+#else
+using GroupBase = c10d::ProcessGroup;
+#endif
+
+const char* env(const char* name) { return std::getenv(name); }
+
+int env_int(const char* name, int min, int max) {
+  const char* v = env(name);
+  if (!v || !*v) throw InputError(fmt::format("environment variable {} is not set; the launcher sets it", name));
+  char* end = nullptr;
+  const long x = std::strtol(v, &end, 10);
+  if (*end != '\0' || x < min || x > max)
+    throw InputError(fmt::format("environment variable {}='{}': expected a whole number in [{}, {}]", name, v, min, max));
+  return static_cast<int>(x);
+}
+
+bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
+
+}  // namespace
+
+WorldEnv read_world_env() {
+  WorldEnv w;
+  const int big = std::numeric_limits<int>::max();
+  if (env("WORLD_SIZE")) {
+    w.launcher = "torchrun";
+    w.size = env_int("WORLD_SIZE", 1, big);
+    w.rank = env_int("RANK", 0, w.size - 1);
+    w.local_rank = env("LOCAL_RANK") ? env_int("LOCAL_RANK", 0, w.size - 1) : 0;
+  } else if (env("SLURM_NTASKS") && env("SLURM_PROCID")) {
+    w.launcher = "srun";
+    w.size = env_int("SLURM_NTASKS", 1, big);
+    w.rank = env_int("SLURM_PROCID", 0, w.size - 1);
+    w.local_rank = env("SLURM_LOCALID") ? env_int("SLURM_LOCALID", 0, w.size - 1) : 0;
+  } else {
+    return w;
+  }
+  if (w.size == 1) return w;
+  const char* addr = env("MASTER_ADDR");
+  if (!addr || !*addr)
+    throw InputError(fmt::format("MASTER_ADDR is not set: {} started {} processes, and they meet at "
+                                 "MASTER_ADDR:MASTER_PORT (export both, e.g. the first node's address and 29500)",
+                                 w.launcher, w.size));
+  w.master_addr = addr;
+  w.master_port = env_int("MASTER_PORT", 1, 65535);
+  w.agent_store = env("TORCHELASTIC_USE_AGENT_STORE") && std::string(env("TORCHELASTIC_USE_AGENT_STORE")) == "True";
+  w.restart_count = env("TORCHELASTIC_RESTART_COUNT") ? env_int("TORCHELASTIC_RESTART_COUNT", 0, big) : 0;
+  return w;
+}
+
+std::pair<std::size_t, std::size_t> rank_share(std::size_t n, int rank, int size) {
+  const auto r = static_cast<std::size_t>(rank), s = static_cast<std::size_t>(size);
+  const std::size_t base = n / s, extra = n % s;
+  const std::size_t lo = r * base + std::min(r, extra);
+  return {lo, lo + base + (r < extra ? 1 : 0)};
+}
+
+struct Communicator::Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<GroupBase> pg;
+};
+
+Communicator::Communicator() = default;
+Communicator::~Communicator() = default;
+Communicator::Communicator(Communicator&&) noexcept = default;
+Communicator& Communicator::operator=(Communicator&&) noexcept = default;
+
+Communicator::Communicator(const WorldEnv& w, DistBackend backend, torch::Device device, std::chrono::seconds timeout)
+    : rank_(w.rank), size_(w.size), device_(device), timeout_(timeout) {
+  if (w.size <= 1) return;
+  if (backend == DistBackend::Auto) backend = device.is_cuda() ? DistBackend::Nccl : DistBackend::Gloo;
+  if (backend == DistBackend::Nccl && !device.is_cuda())
+    throw InputError("dist.backend is nccl but model.device is the CPU: NCCL runs on CUDA devices; use gloo or auto");
+  group_ = std::make_unique<Group>();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  try {
+    c10d::TCPStoreOptions opts;
+    opts.port = static_cast<std::uint16_t>(w.master_port);
+    // With torchrun's agent hosting the store, every rank is a client (as torch.distributed does).
+    opts.isServer = !w.agent_store && w.rank == 0;
+    opts.numWorkers = static_cast<std::size_t>(w.size);
+    opts.waitWorkers = false;
+    opts.timeout = ms;
+    auto tcp = c10::make_intrusive<c10d::TCPStore>(w.master_addr, opts);
+    group_->store = c10::make_intrusive<c10d::PrefixStore>(fmt::format("/r1train/attempt_{}", w.restart_count), tcp);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("rank {}: cannot reach the rendezvous store at {}:{} within {} s: {}", w.rank,
+                                         w.master_addr, w.master_port, timeout.count(), e.what()));
+  }
+  if (backend == DistBackend::Gloo) {
+    auto opts = c10d::ProcessGroupGloo::Options::create(ms);
+    opts->devices.push_back(is_loopback(w.master_addr)
+                                ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                : c10d::ProcessGroupGloo::createDefaultDevice());
+    group_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group_->store, w.rank, w.size, opts);
+  } else {
+#ifdef USE_C10D_NCCL
+    auto opts = c10d::ProcessGroupNCCL::Options::create();
+    opts->timeout = ms;
+    group_->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(group_->store, w.rank, w.size, opts);
+#else
+    throw InputError("dist.backend nccl: this libtorch was built without NCCL; use gloo");
+#endif
+  }
+}
+
+namespace {
+
+// Waits for `work`, turning a timeout or a lost peer into an error that names what failed.
+void finish(const c10::intrusive_ptr<c10d::Work>& work, int rank, const char* what, std::chrono::seconds timeout) {
+  try {
+    work->wait();
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format(
+        "rank {}: {} with the other ranks failed (timeout {} s): another rank stopped or hangs; see its log above. "
+        "c10d: {}",
+        rank, what, timeout.count(), e.what()));
+  }
+}
+
+}  // namespace
+
+void Communicator::all_reduce_sum(torch::Tensor& t) {
+  if (!group_) return;
+  std::vector<torch::Tensor> tensors{t};
+  c10d::AllreduceOptions opts;
+  opts.reduceOp = c10d::ReduceOp::SUM;
+  finish(group_->pg->allreduce(tensors, opts), rank_, "an all-reduce", timeout_);
+}
+
+void Communicator::all_reduce_max(torch::Tensor& t) {
+  if (!group_) return;
+  std::vector<torch::Tensor> tensors{t};
+  c10d::AllreduceOptions opts;
+  opts.reduceOp = c10d::ReduceOp::MAX;
+  finish(group_->pg->allreduce(tensors, opts), rank_, "an all-reduce", timeout_);
+}
+
+std::vector<std::string> Communicator::all_gather(const std::string& mine) {
+  if (!group_) return {mine};
+  auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device_);
+  // Lengths first (each rank fills its own entry), then the bytes padded to the longest.
+  auto lengths = torch::zeros({size_}, i64);
+  lengths[rank_] = static_cast<int64_t>(mine.size());
+  all_reduce_sum(lengths);
+  auto host_lengths = lengths.cpu();
+  const int64_t longest = std::max<int64_t>(host_lengths.max().item<int64_t>(), 1);
+  auto bytes = torch::zeros({longest}, torch::kUInt8);
+  std::memcpy(bytes.data_ptr<uint8_t>(), mine.data(), mine.size());
+  std::vector<torch::Tensor> input{bytes.to(device_)};
+  std::vector<std::vector<torch::Tensor>> output(1);
+  for (int r = 0; r < size_; ++r) output[0].push_back(torch::empty({longest}, input[0].options()));
+  finish(group_->pg->allgather(output, input), rank_, "an all-gather", timeout_);
+  std::vector<std::string> out;
+  for (int r = 0; r < size_; ++r) {
+    auto host = output[0][static_cast<std::size_t>(r)].cpu();
+    out.emplace_back(reinterpret_cast<const char*>(host.data_ptr<uint8_t>()),
+                     static_cast<std::size_t>(host_lengths[r].item<int64_t>()));
+  }
+  return out;
+}
+
+void Communicator::all_reduce_gradients(const std::vector<torch::Tensor>& params, int64_t bucket_bytes) {
+  if (!group_) return;
+  torch::NoGradGuard no_grad;
+  std::size_t i = 0;
+  while (i < params.size()) {
+    // One bucket: consecutive parameters of one dtype up to bucket_bytes (at least one).
+    std::vector<torch::Tensor> grads;
+    int64_t bytes = 0;
+    const auto dtype = params[i].scalar_type();
+    while (i < params.size() && params[i].scalar_type() == dtype && (grads.empty() || bytes < bucket_bytes)) {
+      auto& p = const_cast<torch::Tensor&>(params[i]);
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      grads.push_back(p.grad());
+      bytes += p.numel() * static_cast<int64_t>(p.element_size());
+      ++i;
+    }
+    std::vector<torch::Tensor> flat{torch::cat([&] {
+      std::vector<torch::Tensor> views;
+      for (const auto& g : grads) views.push_back(g.reshape(-1));
+      return views;
+    }())};
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = c10d::ReduceOp::SUM;
+    finish(group_->pg->allreduce(flat, opts), rank_, "the gradient all-reduce", timeout_);
+    int64_t offset = 0;
+    for (auto& g : grads) {
+      g.copy_(flat[0].narrow(0, offset, g.numel()).view_as(g));
+      offset += g.numel();
+    }
+  }
+}
+
+void Communicator::barrier() {
+  if (!group_) return;
+  finish(group_->pg->barrier(), rank_, "a barrier", timeout_);
+}
+
+}  // namespace r1
