@@ -1,5 +1,6 @@
 // Many ranks, one run: the launcher's environment, the work split, and runs on 2 ranks (Gloo over
-// loopback, launched by Debian's torch.distributed.run) that equal the one-process run.
+// loopback, started with the launcher's variables, and by Debian's torch.distributed.run) that equal
+// the one-process run.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -7,6 +8,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "r1/core/error.h"
@@ -120,7 +122,22 @@ std::string demo_args(const fs::path& out, int steps) {
                      (test::source_dir() / "configs/demo.yaml").string(), steps, out.string());
 }
 
+// Two ranks started as a launcher starts them (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), both
+// waited for; the output is rank 0's then rank 1's, and the exit code the first non-zero one.
 test::CommandResult run_two_ranks(const std::string& args) {
+  test::TempDir logs;
+  const std::string env = fmt::format("WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT={}", free_port());
+  auto r = test::run_command(fmt::format(
+      "cd '{0}' && (RANK=1 {1} '{2}' {3} > '{4}/1.log' 2>&1; echo $? > '{4}/1.rc') & "
+      "RANK=0 {1} '{2}' {3} > '{4}/0.log' 2>&1; echo $? > '{4}/0.rc'; wait; "
+      "cat '{4}/0.log' '{4}/1.log'; exit $(( $(cat '{4}/0.rc') | $(cat '{4}/1.rc') ))",
+      test::source_dir().string(), env, R1_BINARY, args, logs.path.string()));
+  return r;
+}
+
+// Debian's torch 1.13 launcher (python3 -m torch.distributed.run); nullopt where python3 has no torch.
+std::optional<test::CommandResult> run_torchrun(const std::string& args) {
+  if (test::run_command("/usr/bin/python3 -c 'import torch.distributed.run'").exit_code != 0) return std::nullopt;
   return test::run_command(fmt::format(
       "cd '{}' && /usr/bin/python3 -m torch.distributed.run --nproc_per_node 2 --master_addr 127.0.0.1 "
       "--master_port {} --redirects 1 --tee 1 --no_python '{}' {}",
@@ -165,8 +182,6 @@ TEST(DistRun, TwoRanksEqualOneProcessForEveryLossType) {
     ASSERT_EQ(one.exit_code, 0) << one.output;
     auto two = run_two_ranks(demo_args(dir.path / "two", steps) + extra);
     ASSERT_EQ(two.exit_code, 0) << two.output;
-    EXPECT_NE(two.output.find("rank 0 of 2"), std::string::npos) << two.output;
-    EXPECT_EQ(two.output.find("[rank 1] [info]"), std::string::npos) << "rank 1 logs warnings and errors only";
     expect_same_metrics(read_lines(dir.path / "one/metrics.jsonl"), read_lines(dir.path / "two/metrics.jsonl"), 1e-5,
                         extra);
     auto s1 = read_lines(dir.path / "one/samples.jsonl"), s2 = read_lines(dir.path / "two/samples.jsonl");
@@ -175,6 +190,21 @@ TEST(DistRun, TwoRanksEqualOneProcessForEveryLossType) {
     const auto last = fmt::format("checkpoints/step-{:06d}", steps);
     EXPECT_LT(max_weight_difference(dir.path / "one" / last, dir.path / "two" / last), 1e-5) << extra;
   }
+}
+
+// The same run launched by torch.distributed.run (torchrun's agent hosts the store): rank 0 says
+// where it runs, rank 1 logs warnings and errors only, and the run is the one-process run.
+TEST(DistRun, TorchrunLaunchesTheSameRun) {
+  test::TempDir dir;
+  auto two = run_torchrun(demo_args(dir.path / "two", 2));
+  if (!two) GTEST_SKIP() << "python3 has no torch here: the launcher is Debian's python3-torch (scripts/setup.sh)";
+  ASSERT_EQ(two->exit_code, 0) << two->output;
+  EXPECT_NE(two->output.find("torchrun: rank 0 of 2"), std::string::npos) << two->output;
+  EXPECT_EQ(two->output.find("[rank 1] [info]"), std::string::npos) << "rank 1 logs warnings and errors only";
+  auto one = test::run_r1train(demo_args(dir.path / "one", 2));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  expect_same_metrics(read_lines(dir.path / "one/metrics.jsonl"), read_lines(dir.path / "two/metrics.jsonl"), 1e-5,
+                      "torchrun");
 }
 
 // A 2-rank checkpoint is an ordinary one: one process resumes it and continues as the 2-rank run

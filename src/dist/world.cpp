@@ -37,6 +37,13 @@ int env_int(const char* name, int min, int max) {
   return static_cast<int>(x);
 }
 
+// libtorch >= 2.4 defaults the TCPStore to its libuv backend, which Debian's build lacks; the
+// classic backend is in every build.
+template <class Options>
+void classic_store_backend(Options& opts) {
+  if constexpr (requires { opts.useLibUV; }) opts.useLibUV = false;
+}
+
 bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
 
 }  // namespace
@@ -103,6 +110,7 @@ Communicator::Communicator(const WorldEnv& w, DistBackend backend, torch::Device
     opts.numWorkers = static_cast<std::size_t>(w.size);
     opts.waitWorkers = false;
     opts.timeout = ms;
+    classic_store_backend(opts);
     auto tcp = c10::make_intrusive<c10d::TCPStore>(w.master_addr, opts);
     group_->store = c10::make_intrusive<c10d::PrefixStore>(fmt::format("/r1train/attempt_{}", w.restart_count), tcp);
   } catch (const std::exception& e) {
