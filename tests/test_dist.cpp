@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "r1/core/error.h"
