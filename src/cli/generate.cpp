@@ -85,8 +85,8 @@ int run_benchmark(GenerateArgs& args) {
     }
     TextDecoder no_text = [](const std::vector<int>&) { return std::string(); };
     o.seed = args.seed;
-    std::optional<CudaSyncCheck> sync_check;
-    if (args.cuda_sync_check) sync_check.emplace();
+    std::optional<CudaSyncDebug> sync_check;
+    if (args.cuda_sync_check) sync_check.emplace(CudaSyncDebug::kCheck);
     generate(loaded.model, no_text, {}, prompts, o);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -150,19 +150,11 @@ void finish(const c10::intrusive_ptr<c10d::Work>& work, int rank, const char* wh
 
 }  // namespace
 
-void Communicator::all_reduce_sum(torch::Tensor& t) {
+void Communicator::all_reduce(torch::Tensor& t, bool max) {
   if (!group_) return;
   std::vector<torch::Tensor> tensors{t};
   c10d::AllreduceOptions opts;
-  opts.reduceOp = c10d::ReduceOp::SUM;
-  finish(group_->pg->allreduce(tensors, opts), rank_, "an all-reduce", timeout_);
-}
-
-void Communicator::all_reduce_max(torch::Tensor& t) {
-  if (!group_) return;
-  std::vector<torch::Tensor> tensors{t};
-  c10d::AllreduceOptions opts;
-  opts.reduceOp = c10d::ReduceOp::MAX;
+  opts.reduceOp = max ? c10d::ReduceOp::MAX : c10d::ReduceOp::SUM;
   finish(group_->pg->allreduce(tensors, opts), rank_, "an all-reduce", timeout_);
 }
 

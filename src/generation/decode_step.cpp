@@ -171,7 +171,7 @@ void DecodeSlots::launch(int64_t rows, int64_t slots) {
       } else {
         // Captured on a side stream (capture cannot run on the default one); capturing runs nothing,
         // so the step is then replayed for real.
-        IntendedCudaSync capture_sync;  // once per row count, not per step
+        CudaSyncDebug capture_sync(CudaSyncDebug::kIntended);  // once per row count, not per step
         c10::cuda::device_synchronize();
         graph = std::make_unique<at::cuda::CUDAGraph>();
         {

@@ -112,25 +112,20 @@ std::string torch_build_info() {
 }
 
 #if R1_WITH_CUDA
-namespace {
-int set_sync_debug_mode(c10::cuda::SyncDebugMode mode) {
-  const auto previous = c10::cuda::warning_state().get_sync_debug_mode();
-  c10::cuda::warning_state().set_sync_debug_mode(mode);
-  return static_cast<int>(previous);
+CudaSyncDebug::CudaSyncDebug(Mode mode)
+    : previous_(static_cast<int>(c10::cuda::warning_state().get_sync_debug_mode())) {
+  c10::cuda::warning_state().set_sync_debug_mode(mode == kCheck ? c10::cuda::SyncDebugMode::L_ERROR
+                                                                : c10::cuda::SyncDebugMode::L_DISABLED);
 }
-}  // namespace
-
-CudaSyncCheck::CudaSyncCheck() : previous_(set_sync_debug_mode(c10::cuda::SyncDebugMode::L_ERROR)) {}
-CudaSyncCheck::~CudaSyncCheck() { set_sync_debug_mode(static_cast<c10::cuda::SyncDebugMode>(previous_)); }
-IntendedCudaSync::IntendedCudaSync() : previous_(set_sync_debug_mode(c10::cuda::SyncDebugMode::L_DISABLED)) {}
-IntendedCudaSync::~IntendedCudaSync() { set_sync_debug_mode(static_cast<c10::cuda::SyncDebugMode>(previous_)); }
+CudaSyncDebug::~CudaSyncDebug() {
+  c10::cuda::warning_state().set_sync_debug_mode(static_cast<c10::cuda::SyncDebugMode>(previous_));
+}
 #else
-CudaSyncCheck::CudaSyncCheck() {
-  throw InputError("the CUDA sync check needs a CUDA build of r1train (this libtorch has no CUDA)");
+CudaSyncDebug::CudaSyncDebug(Mode mode) {
+  if (mode == kCheck)
+    throw InputError("the CUDA sync check needs a CUDA build of r1train (this libtorch has no CUDA)");
 }
-CudaSyncCheck::~CudaSyncCheck() = default;
-IntendedCudaSync::IntendedCudaSync() = default;
-IntendedCudaSync::~IntendedCudaSync() = default;
+CudaSyncDebug::~CudaSyncDebug() = default;
 #endif
 
 }  // namespace r1

@@ -50,8 +50,8 @@ class Communicator {
   bool distributed() const { return size_ > 1; }
 
   // In place, over every rank.
-  void all_reduce_sum(torch::Tensor& t);
-  void all_reduce_max(torch::Tensor& t);
+  void all_reduce_sum(torch::Tensor& t) { all_reduce(t, /*max=*/false); }
+  void all_reduce_max(torch::Tensor& t) { all_reduce(t, /*max=*/true); }
   // Every rank's string, in rank order.
   std::vector<std::string> all_gather(const std::string& mine);
   // Sums the gradients of `params` over the ranks, packed into flat buckets of about
@@ -61,6 +61,8 @@ class Communicator {
   void barrier();
 
  private:
+  void all_reduce(torch::Tensor& t, bool max);
+
   struct Group;
   std::unique_ptr<Group> group_;
   int rank_ = 0, size_ = 1;

@@ -31,26 +31,16 @@ void check_fits_memory(uint64_t bytes, torch::Device device, const std::string& 
 // every core this process may run on. Returns the number set.
 int configure_threads(int threads);
 
-// While alive: c10's CUDA sync debug mode is "error", so that any host-device synchronisation
-// libtorch performs throws (the decode loop's no-sync check). InputError in a build without CUDA.
-class CudaSyncCheck {
+// While alive, c10's CUDA sync debug mode is set, and restored after: kCheck makes any host-device
+// synchronisation libtorch performs throw (the decode loop's no-sync check; InputError in a build
+// without CUDA); kIntended lifts such a check for a synchronisation that is meant (graph capture).
+class CudaSyncDebug {
  public:
-  CudaSyncCheck();
-  ~CudaSyncCheck();
-  CudaSyncCheck(const CudaSyncCheck&) = delete;
-  CudaSyncCheck& operator=(const CudaSyncCheck&) = delete;
-
- private:
-  int previous_ = 0;
-};
-
-// While alive: lifts a CudaSyncCheck for a synchronisation that is intended (CUDA graph capture).
-class IntendedCudaSync {
- public:
-  IntendedCudaSync();
-  ~IntendedCudaSync();
-  IntendedCudaSync(const IntendedCudaSync&) = delete;
-  IntendedCudaSync& operator=(const IntendedCudaSync&) = delete;
+  enum Mode { kCheck, kIntended };
+  explicit CudaSyncDebug(Mode mode);
+  ~CudaSyncDebug();
+  CudaSyncDebug(const CudaSyncDebug&) = delete;
+  CudaSyncDebug& operator=(const CudaSyncDebug&) = delete;
 
  private:
   int previous_ = 0;
