@@ -4,8 +4,15 @@
 #include <torch/version.h>
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+// torch's ProcessGroupGloo.hpp includes gloo's headers (Debian: libgloo-dev); a libtorch installed
+// without them still builds, with NCCL as its only backend.
+#if __has_include(<gloo/algorithm.h>)
+#define R1_HAS_GLOO 1
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#else
+#define R1_HAS_GLOO 0
+#endif
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -44,7 +51,7 @@ void classic_store_backend(Options& opts) {
   if constexpr (requires { opts.useLibUV; }) opts.useLibUV = false;
 }
 
-bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
+[[maybe_unused]] bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
 
 }  // namespace
 
@@ -118,11 +125,16 @@ Communicator::Communicator(const WorldEnv& w, DistBackend backend, torch::Device
                                          w.master_addr, w.master_port, timeout.count(), e.what()));
   }
   if (backend == DistBackend::Gloo) {
+#if R1_HAS_GLOO
     auto opts = c10d::ProcessGroupGloo::Options::create(ms);
     opts->devices.push_back(is_loopback(w.master_addr)
                                 ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
                                 : c10d::ProcessGroupGloo::createDefaultDevice());
     group_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group_->store, w.rank, w.size, opts);
+#else
+    throw InputError("dist.backend gloo: r1train was built without gloo's headers (Debian: libgloo-dev); "
+                     "install them and rebuild, or use nccl on CUDA");
+#endif
   } else {
 #ifdef USE_C10D_NCCL
     auto opts = c10d::ProcessGroupNCCL::Options::create();
