@@ -4,10 +4,14 @@
 #include <torch/version.h>
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#endif
 // torch's ProcessGroupGloo.hpp includes gloo's headers (Debian: libgloo-dev); a libtorch installed
 // without them still builds, with NCCL as its only backend.
-#if __has_include(<gloo/algorithm.h>)
+#if !defined(R1_NO_GLOO) && __has_include(<gloo/algorithm.h>)
 #define R1_HAS_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #else
