@@ -46,9 +46,6 @@ class DecodeSlots {
               const std::vector<int>& end_ids);
   ~DecodeSlots();
 
-  int64_t capacity() const { return capacity_; }
-  int64_t capacity_rows() const { return capacity_rows_; }
-
   // Prefills prompt[:-1] of each fill once per distinct prompt (consecutive fills with the same
   // prompt pointer share it), copies it into the fills' slots, and resets their state: the
   // first step feeds the prompt's last token and samples the completion's first.
@@ -62,8 +59,6 @@ class DecodeSlots {
   void launch(int64_t rows, int64_t slots);
   // The result of the oldest launched step not yet waited for (blocks until it is on the host).
   StepResult wait();
-
-  bool graphs_enabled() const { return graphs_; }
 
  private:
   void step_eager(int64_t rows, int64_t slots);  // writes out_ rows [0, rows)
