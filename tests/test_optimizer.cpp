@@ -76,10 +76,10 @@ TEST(Optimizer, ClipsByTotalNormAndRoundTripsState) {
   // it: its update does not depend on the gradient's scale).
   EXPECT_NEAR(p.grad()[0].item<double>(), 0.6, 1e-6);
   EXPECT_NEAR(p.grad()[1].item<double>(), 0.8, 1e-6);
-  o.save(dir.path / "optim.pt");
+  o.save(dir.path);
   auto q = p.detach().clone().requires_grad_(true);
   Optimizer o2({q}, c, 10);
-  o2.load(dir.path / "optim.pt");
+  o2.load(dir.path);
   p.mutable_grad() = torch::tensor({1.f, -1.f});
   q.mutable_grad() = torch::tensor({1.f, -1.f});
   o.step(1);

@@ -102,17 +102,13 @@ train:
   }
 };
 
-std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(p);
-  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using test::read_jsonl;
 
-// Metrics minus the wall-clock ones, which differ between any two runs.
+// Metrics minus the wall-clock and process-memory ones, which differ between any two runs.
 nlohmann::json without_timing(nlohmann::json m) {
   for (auto it = m.begin(); it != m.end();) {
-    if (it.key().rfind("timing/", 0) == 0 || it.key().rfind("throughput/", 0) == 0) {
+    if (it.key().rfind("timing/", 0) == 0 || it.key().rfind("throughput/", 0) == 0 ||
+        it.key().rfind("memory/", 0) == 0) {
       it = m.erase(it);
     } else {
       ++it;

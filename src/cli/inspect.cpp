@@ -1,4 +1,3 @@
-#include <sys/resource.h>
 
 #include <chrono>
 #include <iostream>
@@ -6,6 +5,7 @@
 
 #include "r1/cli/commands.h"
 #include "r1/core/error.h"
+#include "r1/core/strings.h"
 #include "r1/model/decoder.h"
 #include "r1/model/safetensors.h"
 #include "r1/rl/grpo.h"
@@ -28,28 +28,13 @@ struct InspectArgs {
   int tokens = 128;
 };
 
-std::string human_bytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
-}
-
 std::string with_commas(uint64_t n) {
   std::string s = std::to_string(n);
   for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
   return s;
 }
 
-double peak_rss_mib() {
-  struct rusage usage {};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
+double peak_rss_mib() { return static_cast<double>(peak_memory_bytes(torch::kCPU)) / 1048576.0; }
 
 std::string tokenizer_description(const fs::path& dir) {
   try {

@@ -109,6 +109,7 @@ template <class V>
 void visit(V& v, DistConfig& c) {
   v("backend", c.backend);
   v("timeout_s", c.timeout_s);
+  v("shard_optimizer", c.shard_optimizer);
 }
 
 template <class V>

@@ -21,8 +21,12 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <mutex>
+#include <thread>
 
 #include "r1/core/error.h"
 
@@ -98,6 +102,21 @@ std::pair<std::size_t, std::size_t> rank_share(std::size_t n, int rank, int size
 struct Communicator::Group {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<GroupBase> pg;
+  bool nccl = false;
+  // The heartbeat: a thread with its own store connection adds 1 to r1/alive/RANK each second
+  // until the group ends, so that a failed collective can tell which rank is gone.
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stopping = false;
+  std::thread beat;
+  ~Group() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stopping = true;
+    }
+    wake.notify_all();
+    if (beat.joinable()) beat.join();
+  }
 };
 
 Communicator::Communicator() = default;
@@ -106,7 +125,7 @@ Communicator::Communicator(Communicator&&) noexcept = default;
 Communicator& Communicator::operator=(Communicator&&) noexcept = default;
 
 Communicator::Communicator(const WorldEnv& w, DistBackend backend, torch::Device device, std::chrono::seconds timeout)
-    : rank_(w.rank), size_(w.size), device_(device), timeout_(timeout) {
+    : rank_(w.rank), size_(w.size), device_(device), timeout_(timeout), agent_store_(w.agent_store) {
   if (w.size <= 1) return;
   if (backend == DistBackend::Auto) backend = device.is_cuda() ? DistBackend::Nccl : DistBackend::Gloo;
   if (backend == DistBackend::Nccl && !device.is_cuda())
@@ -122,8 +141,25 @@ Communicator::Communicator(const WorldEnv& w, DistBackend backend, torch::Device
     opts.waitWorkers = false;
     opts.timeout = ms;
     classic_store_backend(opts);
+    const auto prefix = fmt::format("/r1train/attempt_{}", w.restart_count);
     auto tcp = c10::make_intrusive<c10d::TCPStore>(w.master_addr, opts);
-    group_->store = c10::make_intrusive<c10d::PrefixStore>(fmt::format("/r1train/attempt_{}", w.restart_count), tcp);
+    group_->store = c10::make_intrusive<c10d::PrefixStore>(prefix, tcp);
+    opts.isServer = false;
+    opts.numWorkers = decltype(opts.numWorkers){};  // a plain client: not counted as a worker
+    auto beat_store = c10::make_intrusive<c10d::PrefixStore>(prefix, c10::make_intrusive<c10d::TCPStore>(w.master_addr, opts));
+    group_->beat = std::thread([g = group_.get(), beat_store, key = fmt::format("r1/alive/{}", w.rank)] {
+      std::unique_lock<std::mutex> lock(g->mutex);
+      while (!g->stopping) {
+        lock.unlock();
+        try {
+          beat_store->add(key, 1);
+        } catch (const std::exception&) {
+          return;  // the store is gone: the run is ending
+        }
+        lock.lock();
+        g->wake.wait_for(lock, std::chrono::seconds(1), [g] { return g->stopping; });
+      }
+    });
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("rank {}: cannot reach the rendezvous store at {}:{} within {} s: {}", w.rank,
                                          w.master_addr, w.master_port, timeout.count(), e.what()));
@@ -144,34 +180,54 @@ Communicator::Communicator(const WorldEnv& w, DistBackend backend, torch::Device
     auto opts = c10d::ProcessGroupNCCL::Options::create();
     opts->timeout = ms;
     group_->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(group_->store, w.rank, w.size, opts);
+    group_->nccl = true;
 #else
     throw InputError("dist.backend nccl: this libtorch was built without NCCL; use gloo");
 #endif
   }
 }
 
-namespace {
-
-// Waits for `work`, turning a timeout or a lost peer into an error that names what failed.
-void finish(const c10::intrusive_ptr<c10d::Work>& work, int rank, const char* what, std::chrono::seconds timeout) {
+// Waits for `work`, turning a timeout or a lost peer into an error that names what failed and,
+// from the heartbeats, which rank is gone.
+template <class Work>
+void Communicator::finish(const Work& work, const std::string& what) {
   try {
     work->wait();
   } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format(
-        "rank {}: {} with the other ranks failed (timeout {} s): another rank stopped or hangs; see its log above. "
-        "c10d: {}",
-        rank, what, timeout.count(), e.what()));
+    throw std::runtime_error(fmt::format("rank {}: {} with the other ranks failed (timeout {} s): {}. c10d: {}", rank_,
+                                         what, timeout_.count(), who_is_gone(), e.what()));
   }
 }
 
-}  // namespace
+std::string Communicator::who_is_gone() {
+  // Every rank's heartbeat thread adds 1 to r1/alive/RANK each second; a rank whose count stands
+  // still for 3 s has stopped (or its process is frozen).
+  const auto key = [](int r) { return fmt::format("r1/alive/{}", r); };
+  std::vector<int64_t> before(static_cast<std::size_t>(size_));
+  try {
+    for (int r = 0; r < size_; ++r) before[static_cast<std::size_t>(r)] = group_->store->add(key(r), 0);
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    std::vector<int> gone;
+    for (int r = 0; r < size_; ++r)
+      if (r != rank_ && group_->store->add(key(r), 0) == before[static_cast<std::size_t>(r)]) gone.push_back(r);
+    if (gone.empty()) return "every rank is still alive: one is slower than the timeout or stuck; see the logs";
+    return fmt::format("rank{} {} stopped (no heartbeat for 3 s); see {} log", gone.size() > 1 ? "s" : "",
+                       fmt::join(gone, ", "), gone.size() > 1 ? "their" : "its");
+  } catch (const std::exception&) {
+    return agent_store_ ? "torchrun's agent, which hosts the rendezvous store, no longer answers"
+                        : "rank 0, which hosts the rendezvous store, stopped (the store no longer answers); see its log";
+  }
+}
 
-void Communicator::all_reduce(torch::Tensor& t, bool max) {
+void Communicator::all_reduce(torch::Tensor& t, bool max, const char* what) {
   if (!group_) return;
-  std::vector<torch::Tensor> tensors{t};
+  // Gloo reduces no bfloat16 (libtorch 1.13) and sums float16 in float16: both go as float32.
+  const bool widen = !group_->nccl && (t.scalar_type() == torch::kBFloat16 || t.scalar_type() == torch::kFloat16);
+  std::vector<torch::Tensor> tensors{widen ? t.to(torch::kFloat32) : t};
   c10d::AllreduceOptions opts;
   opts.reduceOp = max ? c10d::ReduceOp::MAX : c10d::ReduceOp::SUM;
-  finish(group_->pg->allreduce(tensors, opts), rank_, "an all-reduce", timeout_);
+  finish(group_->pg->allreduce(tensors, opts), what);
+  if (widen) t.copy_(tensors[0]);
 }
 
 std::vector<std::string> Communicator::all_gather(const std::string& mine) {
@@ -188,7 +244,7 @@ std::vector<std::string> Communicator::all_gather(const std::string& mine) {
   std::vector<torch::Tensor> input{bytes.to(device_)};
   std::vector<std::vector<torch::Tensor>> output(1);
   for (int r = 0; r < size_; ++r) output[0].push_back(torch::empty({longest}, input[0].options()));
-  finish(group_->pg->allgather(output, input), rank_, "an all-gather", timeout_);
+  finish(group_->pg->allgather(output, input), "an all-gather");
   std::vector<std::string> out;
   for (int r = 0; r < size_; ++r) {
     auto host = output[0][static_cast<std::size_t>(r)].cpu();
@@ -214,25 +270,57 @@ void Communicator::all_reduce_gradients(const std::vector<torch::Tensor>& params
       bytes += p.numel() * static_cast<int64_t>(p.element_size());
       ++i;
     }
-    std::vector<torch::Tensor> flat{torch::cat([&] {
+    auto flat = torch::cat([&] {
       std::vector<torch::Tensor> views;
       for (const auto& g : grads) views.push_back(g.reshape(-1));
       return views;
-    }())};
-    c10d::AllreduceOptions opts;
-    opts.reduceOp = c10d::ReduceOp::SUM;
-    finish(group_->pg->allreduce(flat, opts), rank_, "the gradient all-reduce", timeout_);
+    }());
+    all_reduce(flat, /*max=*/false, "the gradient all-reduce");
     int64_t offset = 0;
     for (auto& g : grads) {
-      g.copy_(flat[0].narrow(0, offset, g.numel()).view_as(g));
+      g.copy_(flat.narrow(0, offset, g.numel()).view_as(g));
       offset += g.numel();
     }
   }
 }
 
+namespace {
+constexpr int64_t kPiece = 64 << 20;  // bytes per send
+}  // namespace
+
+void Communicator::send_bytes(const std::string& bytes, int to) {
+  if (!group_) return;
+  auto size = torch::full({1}, static_cast<int64_t>(bytes.size()), torch::TensorOptions().dtype(torch::kInt64).device(device_));
+  std::vector<torch::Tensor> head{size};
+  finish(group_->pg->send(head, to, /*tag=*/0), "a send");
+  for (int64_t at = 0; at < static_cast<int64_t>(bytes.size()); at += kPiece) {
+    const int64_t n = std::min<int64_t>(kPiece, static_cast<int64_t>(bytes.size()) - at);
+    auto piece = torch::empty({n}, torch::kUInt8);
+    std::memcpy(piece.data_ptr<uint8_t>(), bytes.data() + at, static_cast<std::size_t>(n));
+    std::vector<torch::Tensor> t{piece.to(device_)};
+    finish(group_->pg->send(t, to, /*tag=*/1), "a send");
+  }
+}
+
+std::string Communicator::receive_bytes(int from) {
+  if (!group_) return {};
+  std::vector<torch::Tensor> head{torch::zeros({1}, torch::TensorOptions().dtype(torch::kInt64).device(device_))};
+  finish(group_->pg->recv(head, from, /*tag=*/0), fmt::format("a receive from rank {}", from));
+  const int64_t size = head[0].cpu().item<int64_t>();
+  std::string out(static_cast<std::size_t>(size), '\0');
+  for (int64_t at = 0; at < size; at += kPiece) {
+    const int64_t n = std::min<int64_t>(kPiece, size - at);
+    std::vector<torch::Tensor> t{torch::empty({n}, torch::TensorOptions().dtype(torch::kUInt8).device(device_))};
+    finish(group_->pg->recv(t, from, /*tag=*/1), fmt::format("a receive from rank {}", from));
+    auto host = t[0].cpu();
+    std::memcpy(out.data() + at, host.data_ptr<uint8_t>(), static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
 void Communicator::barrier() {
   if (!group_) return;
-  finish(group_->pg->barrier(), rank_, "a barrier", timeout_);
+  finish(group_->pg->barrier(), "a barrier");
 }
 
 }  // namespace r1

@@ -17,11 +17,49 @@ nlohmann::json EvalSummary::to_json() const {
           {"mean_length", mean_length}};
 }
 
+EvalSummary summarize(const std::vector<ProblemResult>& problems, int k_samples) {
+  double correct_sum = 0, any_sum = 0, maj_sum = 0, format_sum = 0, length_sum = 0;
+  for (const auto& r : problems) {
+    const double k = static_cast<double>(std::max<std::size_t>(1, r.correct.size()));
+    const double c = static_cast<double>(std::count(r.correct.begin(), r.correct.end(), true));
+    correct_sum += c / k;
+    any_sum += c > 0 ? 1 : 0;
+    maj_sum += r.majority_correct ? 1 : 0;
+    format_sum += static_cast<double>(std::count(r.formatted.begin(), r.formatted.end(), true)) / k;
+    for (int len : r.lengths) length_sum += len / k;
+  }
+  EvalSummary s;
+  s.problems = static_cast<int>(problems.size());
+  s.k = k_samples;
+  const double denom = std::max<double>(1.0, static_cast<double>(problems.size()));
+  s.pass_at_1 = correct_sum / denom;
+  s.pass_at_k = any_sum / denom;
+  s.maj_at_k = maj_sum / denom;
+  s.format_rate = format_sum / denom;
+  s.mean_length = length_sum / denom;
+  return s;
+}
+
 nlohmann::json to_json(const ProblemResult& r) {
   return {{"index", r.index},           {"prompt", r.prompt},       {"answer", r.answer},
           {"completions", r.completions}, {"predictions", r.predictions}, {"correct", r.correct},
           {"formatted", r.formatted},   {"lengths", r.lengths},     {"majority", r.majority},
           {"majority_correct", r.majority_correct}};
+}
+
+ProblemResult problem_from_json(const nlohmann::json& j) {
+  ProblemResult r;
+  r.index = j.at("index").get<std::size_t>();
+  r.prompt = j.at("prompt").get<std::string>();
+  r.answer = j.at("answer").get<std::string>();
+  r.completions = j.at("completions").get<std::vector<std::string>>();
+  r.predictions = j.at("predictions").get<std::vector<std::string>>();
+  r.correct = j.at("correct").get<std::vector<bool>>();
+  r.formatted = j.at("formatted").get<std::vector<bool>>();
+  r.lengths = j.at("lengths").get<std::vector<int>>();
+  r.majority = j.at("majority").get<std::string>();
+  r.majority_correct = j.at("majority_correct").get<bool>();
+  return r;
 }
 
 EvalOptions eval_options(const Config& config) {
@@ -42,9 +80,10 @@ EvalOptions eval_options(const Config& config) {
 EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options) {
   std::size_t n = data.size();
   if (options.max_problems > 0) n = std::min<std::size_t>(n, static_cast<std::size_t>(options.max_problems));
+  const std::size_t last = options.last > 0 ? std::min(n, options.last) : n;
   EvalReport report;
   std::vector<std::vector<int>> prompts;
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = options.first; i < last; ++i) {
     ProblemResult r;
     r.index = i;
     r.prompt = apply_template(options.template_name, data[i].prompt);
@@ -59,10 +98,10 @@ EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& 
   gen.sampling = options.sampling;
   gen.stop = options.stop;
   gen.seed = options.seed;
+  gen.first_prompt_index = static_cast<int64_t>(options.first);
   gen.progress = options.progress;
   auto completions = generate(model, tokenizer, prompts, gen);
 
-  double correct_sum = 0, any_sum = 0, maj_sum = 0, format_sum = 0, length_sum = 0;
   for (const auto& c : completions) {
     auto& r = report.problems[static_cast<std::size_t>(c.prompt_index)];
     const auto& ex = data[r.index];
@@ -87,23 +126,8 @@ EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& 
     }
     const auto& ex = data[r.index];
     r.majority_correct = !r.majority.empty() && answers_match(options.task, r.majority, ex.answer, ex.metadata);
-    const double k = static_cast<double>(std::max<std::size_t>(1, r.correct.size()));
-    const double c = static_cast<double>(std::count(r.correct.begin(), r.correct.end(), true));
-    correct_sum += c / k;
-    any_sum += c > 0 ? 1 : 0;
-    maj_sum += r.majority_correct ? 1 : 0;
-    format_sum += static_cast<double>(std::count(r.formatted.begin(), r.formatted.end(), true)) / k;
-    for (int len : r.lengths) length_sum += len / k;
   }
-  auto& s = report.summary;
-  s.problems = static_cast<int>(n);
-  s.k = options.num_samples;
-  const double denom = std::max<double>(1.0, static_cast<double>(n));
-  s.pass_at_1 = correct_sum / denom;
-  s.pass_at_k = any_sum / denom;
-  s.maj_at_k = maj_sum / denom;
-  s.format_rate = format_sum / denom;
-  s.mean_length = length_sum / denom;
+  report.summary = summarize(report.problems, options.num_samples);
   return report;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <spdlog/spdlog.h>
 
@@ -12,6 +13,7 @@
 
 #if R1_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
 #endif
 
@@ -95,6 +97,19 @@ std::optional<uint64_t> device_memory_bytes(torch::Device device) {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
   if (pages <= 0 || page <= 0) return std::nullopt;
   return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
+}
+
+uint64_t peak_memory_bytes(torch::Device device) {
+#if R1_WITH_CUDA
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+    return static_cast<uint64_t>(
+        stats.allocated_bytes[static_cast<std::size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)].peak);
+  }
+#endif
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // ru_maxrss is in KiB on Linux
 }
 
 void check_fits_memory(uint64_t bytes, torch::Device device, const std::string& what, const std::string& fix) {

@@ -8,6 +8,7 @@
 
 #include "r1/core/error.h"
 #include "r1/core/signals.h"
+#include "r1/core/strings.h"
 #include "r1/data/prompt_template.h"
 #include "r1/eval/evaluate.h"
 #include "r1/train/checkpoint.h"
@@ -68,13 +69,15 @@ Trainer::Trainer(Config config, ResumeOptions resume, Communicator* comm)
     for (auto& p : reference_->model->parameters()) p.requires_grad_(false);
   }
   const int64_t total_updates = static_cast<int64_t>(config_.train.steps) * config_.grpo.num_iterations;
-  optimizer_ = std::make_unique<Optimizer>(policy_.model->parameters(), config_.optim, total_updates);
+  optimizer_ = std::make_unique<Optimizer>(policy_.model->parameters(), config_.optim, total_updates,
+                                           config_.dist.shard_optimizer ? &comm_ : nullptr);
+  log_memory_estimate();
 
   const auto& checkpoint = run_.checkpoint();
   if (checkpoint) {
     state_ = TrainerState::from_json(run_.resume_state(), *checkpoint / "trainer_state.json");
     sampler_.restore(state_.data_cursor);
-    optimizer_->load(*checkpoint / "optimizer.pt");
+    optimizer_->load(*checkpoint);
     start_step_ = state_.step;
   }
   std::vector<std::string> logs = {"metrics.jsonl", "samples.jsonl"};
@@ -100,7 +103,7 @@ void Trainer::run() {
     throw Interrupted(fmt::format("stopped before step {} began; nothing new to save", start_step_ + 1));
   const int64_t steps = config_.train.steps;
   // The starting model's score, so that the eval curve starts where training does.
-  if (config_.eval.every > 0 && start_step_ == 0 && comm_.is_main()) evaluate(0);
+  if (config_.eval.every > 0 && start_step_ == 0) evaluate(0);
   try {
     for (int64_t step = start_step_ + 1; step <= steps; ++step) {
       const auto step_start = std::chrono::steady_clock::now();
@@ -110,6 +113,7 @@ void Trainer::run() {
 
       const auto update_start = std::chrono::steady_clock::now();
       UpdateStats stats = update(batch);
+      stats.peak_memory_gib = peak_memory_gib();
 
       StepTimings timings{batch.stats.generate_s, batch.stats.reward_s, seconds_since(update_start),
                           seconds_since(step_start)};
@@ -129,12 +133,12 @@ void Trainer::run() {
       }
 
       run_.record_nonfinite(stats.skipped_updates == config_.grpo.num_iterations);
-      if (config_.eval.every > 0 && step % config_.eval.every == 0 && comm_.is_main()) evaluate(step);
+      if (config_.eval.every > 0 && step % config_.eval.every == 0) evaluate(step);
 
       const bool due = config_.train.checkpoint_every > 0 && step % config_.train.checkpoint_every == 0;
       const bool stopping = any_rank_stopping();
       if (due || step == steps || stopping) {
-        if (comm_.is_main()) save(step);
+        save(step);
         comm_.barrier();  // the checkpoint is complete before any rank goes on or exits
       }
       if (stopping && step < steps) {
@@ -259,6 +263,13 @@ RolloutBatch Trainer::own_share(const RolloutBatch& batch) const {
   mine.groups.assign(batch.groups.begin() + static_cast<std::ptrdiff_t>(first),
                      batch.groups.begin() + static_cast<std::ptrdiff_t>(last));
   return mine;
+}
+
+double Trainer::peak_memory_gib() {
+  auto peak = torch::full({1}, static_cast<double>(peak_memory_bytes(device_)) / static_cast<double>(int64_t{1} << 30),
+                          torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+  comm_.all_reduce_max(peak);
+  return peak.item<double>();
 }
 
 bool Trainer::any_rank_stopping() {
@@ -437,6 +448,7 @@ nlohmann::json Trainer::step_metrics(int64_t step, const RolloutBatch& batch, co
   m["clip_ratio/region_mean"] = stats.clip_low + stats.clip_high;
   m["grad_norm"] = stats.grad_norm;
   m["lr"] = stats.lr;
+  m["memory/peak_gib"] = stats.peak_memory_gib;
   m["num_tokens"] = state_.num_tokens;
   m["nonfinite_skips"] = state_.nonfinite_skips;
   if (config_.grpo.dynamic_sampling) m["dynamic_sampling/dropped_groups"] = batch.stats.dropped_groups;
@@ -494,12 +506,39 @@ void Trainer::log_samples(int64_t step, const RolloutBatch& batch) {
   }
 }
 
+void Trainer::log_memory_estimate() const {
+  const int shards = optimizer_->sharded() ? comm_.size() : 1;
+  const auto m = training_memory(policy_.model->parameters(), shards);
+  const auto b = [](int64_t bytes) { return human_bytes(static_cast<uint64_t>(bytes)); };
+  spdlog::info("memory per rank (estimated, before activations): weights {} + gradients {} + AdamW moments {} + "
+               "fp32 masters {} = {}{}",
+               b(m.weights), b(m.gradients), b(m.moments), b(m.masters), b(m.total()),
+               shards > 1 ? fmt::format(" (optimizer state sharded over {} ranks)", shards) : std::string());
+}
+
 void Trainer::evaluate(int64_t step) {
-  const EvalOptions options = eval_options(config_);
-  torch::NoGradGuard no_grad;
-  policy_.model->eval();
-  auto report = r1::evaluate(policy_.model, *tokenizer_, *eval_data_, options);
-  policy_.model->train();
+  EvalOptions options = eval_options(config_);
+  // Each rank evaluates its share of the problems; rank 0 summarises all of them.
+  std::size_t problems = eval_data_->size();
+  if (options.max_problems > 0) problems = std::min(problems, static_cast<std::size_t>(options.max_problems));
+  std::tie(options.first, options.last) = rank_share(problems, comm_.rank(), comm_.size());
+  EvalReport report;
+  {
+    torch::NoGradGuard no_grad;
+    policy_.model->eval();
+    report = r1::evaluate(policy_.model, *tokenizer_, *eval_data_, options);
+    policy_.model->train();
+  }
+  if (comm_.distributed()) {
+    auto mine = nlohmann::json::array();
+    for (const auto& p : report.problems) mine.push_back(to_json(p));
+    const auto bytes = nlohmann::json::to_cbor(mine);
+    report.problems.clear();
+    for (const auto& part : comm_.all_gather(std::string(bytes.begin(), bytes.end())))
+      for (const auto& p : nlohmann::json::from_cbor(part)) report.problems.push_back(problem_from_json(p));
+    report.summary = summarize(report.problems, options.num_samples);
+  }
+  if (!comm_.is_main()) return;
   auto j = report.summary.to_json();
   j["step"] = step;
   run_.log("eval.jsonl").write(j);
@@ -509,6 +548,10 @@ void Trainer::evaluate(int64_t step) {
 }
 
 void Trainer::save(int64_t step) {
+  if (!comm_.is_main()) {  // rank 0 writes the checkpoint; a sharded optimizer sends it this rank's part
+    optimizer_->save_shard();
+    return;
+  }
   state_.step = step;
   state_.data_cursor = sampler_.cursor();
   state_.seed = config_.train.seed;

@@ -175,7 +175,7 @@ SftResult run_sft(const Config& config, const ResumeOptions& resume) {
   Optimizer optimizer(params, sft_optim(config), total_steps);
   DataSampler sampler(corpus.size(), static_cast<uint64_t>(cfg.seed), /*shuffle=*/true);
   if (checkpoint) {
-    optimizer.load(*checkpoint / "optimizer.pt");
+    optimizer.load(*checkpoint);
     sampler.restore(start.cursor);
     spdlog::info("sft: resumed from {} at step {}", checkpoint->string(), start.step);
   }

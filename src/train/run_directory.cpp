@@ -107,7 +107,7 @@ fs::path RunDirectory::save(int64_t step, CausalLM& model, const TransformerConf
   state["run_config"] = defining_lines();
   auto saved = save_checkpoint(dir_, step, keep_last, [&](const fs::path& tmp) {
     save_model(model, arch, tmp, tokenizer_source_);
-    optimizer.save(tmp / "optimizer.pt");
+    optimizer.save(tmp);
     write_file(tmp / "trainer_state.json", state.dump(2) + "\n");
   });
   // The next save copies the tokenizer from here: keep_last may delete the checkpoint resumed from.

@@ -74,6 +74,7 @@ struct OptimConfig {
 struct DistConfig {
   DistBackend backend = DistBackend::Auto;  // auto | gloo | nccl
   int timeout_s = 1800;                     // a collective waiting longer than this fails the run
+  bool shard_optimizer = false;             // ZeRO-1: AdamW moments and fp32 masters split over the ranks
 };
 
 struct TrainConfig {

@@ -1,6 +1,7 @@
 // Small string helpers shared across the project.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -8,5 +9,8 @@ namespace r1 {
 
 // `s` without leading and trailing ASCII whitespace (std::isspace).
 std::string trim(std::string_view s);
+
+// "512 B", "3.2 MiB", "1.5 GiB": binary units, one decimal.
+std::string human_bytes(uint64_t bytes);
 
 }  // namespace r1

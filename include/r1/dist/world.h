@@ -50,8 +50,8 @@ class Communicator {
   bool distributed() const { return size_ > 1; }
 
   // In place, over every rank.
-  void all_reduce_sum(torch::Tensor& t) { all_reduce(t, /*max=*/false); }
-  void all_reduce_max(torch::Tensor& t) { all_reduce(t, /*max=*/true); }
+  void all_reduce_sum(torch::Tensor& t) { all_reduce(t, /*max=*/false, "an all-reduce"); }
+  void all_reduce_max(torch::Tensor& t) { all_reduce(t, /*max=*/true, "an all-reduce"); }
   // Every rank's string, in rank order.
   std::vector<std::string> all_gather(const std::string& mine);
   // Sums the gradients of `params` over the ranks, packed into flat buckets of about
@@ -59,15 +59,27 @@ class Communicator {
   // contribute zeros.
   void all_reduce_gradients(const std::vector<torch::Tensor>& params, int64_t bucket_bytes = 25 << 20);
   void barrier();
+  // Point to point, for payloads one rank holds (an optimizer shard on its way to rank 0's
+  // checkpoint): `bytes` goes to rank `to`, which receives it with receive_bytes(from). Sent in
+  // pieces of at most 64 MiB, so the device buffer NCCL needs stays small.
+  void send_bytes(const std::string& bytes, int to);
+  std::string receive_bytes(int from);
 
  private:
-  void all_reduce(torch::Tensor& t, bool max);
+  void all_reduce(torch::Tensor& t, bool max, const char* what);
+  // Waits for a c10d work item; a failure becomes an error naming this rank, `what`, the timeout
+  // and who_is_gone().
+  template <class Work>
+  void finish(const Work& work, const std::string& what);
+  // Which ranks stopped beating (each rank's heartbeat thread counts in the store once a second).
+  std::string who_is_gone();
 
   struct Group;
   std::unique_ptr<Group> group_;
   int rank_ = 0, size_ = 1;
   torch::Device device_ = torch::kCPU;
   std::chrono::seconds timeout_{0};
+  bool agent_store_ = false;  // torchrun's agent hosts the store (not rank 0)
 };
 
 // [lo, hi): rank `rank`'s contiguous share of `n` items split as evenly as possible over `size`

@@ -25,6 +25,9 @@ struct EvalOptions {
   std::vector<std::string> stop = {"</answer>"};
   uint64_t seed = 0;
   bool progress = false;
+  // Problems [first, last) of those evaluated (last 0 = all): a rank's share. Sampling streams
+  // follow the problem's position, so the results do not depend on the split.
+  std::size_t first = 0, last = 0;
 };
 
 struct ProblemResult {
@@ -62,6 +65,11 @@ EvalOptions eval_options(const Config& config);
 
 EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options);
 
+// The summary of `problems` (k samples each): what evaluate() reports, also for results gathered
+// from several ranks.
+EvalSummary summarize(const std::vector<ProblemResult>& problems, int k);
+
 nlohmann::json to_json(const ProblemResult& result);
+ProblemResult problem_from_json(const nlohmann::json& j);
 
 }  // namespace r1

@@ -23,6 +23,10 @@ std::string dtype_name(torch::Dtype dtype);
 // build), or nothing when this build cannot tell.
 std::optional<uint64_t> device_memory_bytes(torch::Device device);
 
+// The most memory this process has held so far: on a GPU the CUDA caching allocator's peak of
+// allocated bytes on `device`, on the CPU the peak resident set size.
+uint64_t peak_memory_bytes(torch::Device device);
+
 // InputError "WHAT needs N GiB on DEVICE, which has M GiB; FIX" when `bytes` exceed the device's
 // memory: checked before an allocation that would otherwise die inside libtorch.
 void check_fits_memory(uint64_t bytes, torch::Device device, const std::string& what, const std::string& fix);

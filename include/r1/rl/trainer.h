@@ -36,6 +36,7 @@ struct UpdateStats {
   int64_t tokens = 0;       // completion tokens in the loss
   int skipped_updates = 0;  // updates skipped for a non-finite loss or gradient
   double logprob_s = 0;     // seconds computing frozen log-probs (reference, old policy)
+  double peak_memory_gib = 0;  // the most any rank has held so far (GPU: allocated; CPU: resident)
 };
 
 // Where one step's time went.
@@ -87,6 +88,7 @@ class Trainer {
   void log_samples(int64_t step, const RolloutBatch& batch);
   void evaluate(int64_t step);
   void save(int64_t step);
+  void log_memory_estimate() const;
 
   // Every rank's rollouts of this step, in prompt order (the rank's own when alone); stats merged.
   RolloutBatch exchange(RolloutBatch&& mine);
@@ -94,6 +96,8 @@ class Trainer {
   RolloutBatch own_share(const RolloutBatch& batch) const;
   // Whether any rank was asked to stop (SIGINT/SIGTERM): every rank stops at the same step.
   bool any_rank_stopping();
+  // memory/peak_gib: peak_memory_bytes() of the device, the largest over the ranks.
+  double peak_memory_gib();
 
   // Declared in the order they are built: cheap checks of data and rewards come
   // before the model is loaded.
