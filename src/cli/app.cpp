@@ -44,7 +44,9 @@ bool saves_on_signal(const CLI::App& app) { return has_subcommand(app, "train") 
 bool runs_models(const CLI::App& app) {
   for (const auto* sub : app.get_subcommands()) {
     const std::string& name = sub->get_name();
-    if (name == "train" || name == "sft" || name == "eval" || name == "generate" || name == "inspect") return true;
+    if (name == "train" || name == "sft" || name == "eval" || name == "generate" || name == "inspect" ||
+        name == "merge")
+      return true;
   }
   return false;
 }
@@ -114,6 +116,7 @@ int run(int argc, char** argv) {
   add_generate_command(app, action);
   add_sft_command(app, action);
   add_plot_command(app, action);
+  add_merge_command(app, action);
 
   std::vector<std::string> args = with_default_command(argc, argv, app);
   if (!args.empty() && args.front() == "train" && !has_subcommand(app, "train")) {

@@ -12,6 +12,7 @@
 #include "r1/eval/evaluate.h"
 #include "r1/generation/prompts.h"
 #include "r1/model/decoder.h"
+#include "r1/model/lora.h"
 #include "r1/tokenizer/tokenizer.h"
 
 namespace r1::cli {
@@ -20,7 +21,7 @@ void add_eval_command(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand(
       "eval", "Evaluate a model on a JSONL test set: pass@1, pass@k, maj@k (k = --num-samples) and format rate");
   struct Args {
-    std::string config_file, model, data, output, template_name, device = "auto";
+    std::string config_file, model, adapter, data, output, template_name, device = "auto";
     EvalTask task = EvalTask::Math;
     Dtype dtype = Dtype::Auto;
     std::vector<std::string> overrides;
@@ -32,6 +33,7 @@ void add_eval_command(CLI::App& app, Action& action) {
   auto a = std::make_shared<Args>();
   add_config_options(sub, a->config_file, a->overrides, /*optional=*/true);
   sub->add_option("--model", a->model, "Hugging Face model directory (overrides model.path)");
+  sub->add_option("--adapter", a->adapter, "LoRA adapter directory (PEFT layout, e.g. a LoRA checkpoint) on the model");
   sub->add_option("--data", a->data, "Test set, JSONL (overrides eval.data)");
   auto* task_opt = add_choice_option(sub, "--task", a->task, "Verifier (overrides eval.task)");
   sub->add_option("--num-samples,-k", a->num_samples, "Samples per problem (pass@k, maj@k)")
@@ -78,6 +80,7 @@ void add_eval_command(CLI::App& app, Action& action) {
       OutputFile out = OutputFile::standard_output();
       const torch::Device device = resolve_device(a->device);
       auto loaded = load_model(config.model.path, resolve_dtype(a->dtype, device, "--dtype (or model.dtype)"), device);
+      if (!a->adapter.empty()) load_adapter(loaded.model, a->adapter);
       auto tokenizer = Tokenizer::load(config.model.path);
       Dataset data = Dataset::load_jsonl(config.eval.data, config.data);
       // A length the user set must fit with every prompt; the default only caps at the context.

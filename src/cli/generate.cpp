@@ -14,6 +14,7 @@
 #include "r1/generation/prompts.h"
 #include "r1/generation/sampler.h"
 #include "r1/model/decoder.h"
+#include "r1/model/lora.h"
 #include "r1/tokenizer/tokenizer.h"
 
 namespace r1::cli {
@@ -25,6 +26,7 @@ namespace fs = std::filesystem;
 
 struct GenerateArgs {
   std::string model;
+  std::string adapter;  // LoRA adapter directory on the model
   std::vector<std::string> prompts;
   std::string prompts_file;
   std::string output;
@@ -123,6 +125,7 @@ int run_generate(GenerateArgs& args) {
   }
   OutputFile out = args.output.empty() ? OutputFile::standard_output() : OutputFile(args.output);
   auto loaded = load_model(args.model, dtype, device);
+  if (!args.adapter.empty()) load_adapter(loaded.model, args.adapter);
   args.options.progress = isatty(STDERR_FILENO);
   args.options.seed = args.seed;
   GenerateStats stats;
@@ -156,6 +159,8 @@ void add_generate_command(CLI::App& app, Action& action) {
   auto& o = args->options;
   sub->add_option("--model,-m", args->model, "Model directory (config.json, *.safetensors, tokenizer files)")
       ->required();
+  sub->add_option("--adapter", args->adapter, "LoRA adapter directory (PEFT layout, e.g. a LoRA checkpoint) on the "
+                                               "model");
   sub->add_option("--prompt", args->prompts, "A prompt (repeatable)")->expected(1)->multi_option_policy(
       CLI::MultiOptionPolicy::TakeAll);
   sub->add_option("--prompts", args->prompts_file, "JSONL file: {\"prompt\": TEXT} or a JSON string per line");

@@ -7,6 +7,7 @@
 #include "r1/core/error.h"
 #include "r1/core/strings.h"
 #include "r1/model/decoder.h"
+#include "r1/model/lora.h"
 #include "r1/model/safetensors.h"
 #include "r1/rl/grpo.h"
 #include "r1/rl/rollout.h"
@@ -21,6 +22,7 @@ namespace fs = std::filesystem;
 
 struct InspectArgs {
   std::string model;
+  std::string adapter;  // a LoRA adapter directory (PEFT layout), checked against the model
   bool benchmark = false;
   int benchmark_update_rows = 0;  // hidden: time GRPO updates of this many rows
   std::string device = "cpu";     // hidden, for benchmark_update
@@ -164,6 +166,16 @@ int inspect(const InspectArgs& args) {
             << fmt::format("tokenizer:     {}\n", tokenizer_description(dir))
             << fmt::format("size on disk:  {} in {} file{}\n", human_bytes(disk), weights.files().size(),
                            weights.files().size() == 1 ? "" : "s");
+  if (!args.adapter.empty()) {
+    const LoraConfig lora = load_adapter(model, args.adapter);  // names and shapes checked against the model
+    uint64_t trained = 0;
+    for (const auto& t : lora_parameters(model)) trained += static_cast<uint64_t>(t.numel());
+    std::cout << fmt::format("adapter:       {}: LoRA r {}, alpha {} (scaling {:g}{}), on {}; {} parameters ({:.2f}% "
+                             "of the base)\n",
+                             args.adapter, lora.r, lora.alpha, lora_scaling(lora), lora.use_rslora ? ", rsLoRA" : "",
+                             fmt::join(lora.target_modules, ", "), with_commas(trained),
+                             100.0 * static_cast<double>(trained) / static_cast<double>(std::max<uint64_t>(params, 1)));
+  }
   return kExitOk;
 }
 
@@ -174,6 +186,8 @@ void add_inspect_command(CLI::App& app, Action& action) {
                                             "dtype, shapes, tokenizer, size");
   auto args = std::make_shared<InspectArgs>();
   sub->add_option("--model,-m", args->model, "Model directory (config.json, *.safetensors)")->required();
+  sub->add_option("--adapter", args->adapter, "LoRA adapter directory (PEFT layout): described and checked against "
+                                               "the model");
   // Hidden: used by scripts/bench_model.sh.
   sub->add_flag("--benchmark", args->benchmark, "")->group("");
   sub->add_option("--benchmark-update-rows", args->benchmark_update_rows, "")->group("")->check(at_least(1));

@@ -106,6 +106,17 @@ void visit(V& v, TrainConfig& c) {
 }
 
 template <class V>
+void visit(V& v, LoraConfig& c) {
+  v("r", c.r);
+  v("alpha", c.alpha);
+  v("dropout", c.dropout);
+  v("target_modules", c.target_modules);
+  v("use_rslora", c.use_rslora);
+  v("adapter_path", c.adapter_path);
+  v("save_merged", c.save_merged, kFree);
+}
+
+template <class V>
 void visit(V& v, DistConfig& c) {
   v("backend", c.backend);
   v("timeout_s", c.timeout_s);
@@ -156,6 +167,7 @@ void visit(V& v, Config& c) {
   v("train", c.train, kDefinesGrpo);
   v("eval", c.eval, kFree);
   v("sft", c.sft, kDefinesSft);
+  v("lora", c.lora, kDefinesGrpo);
   v("dist", c.dist, kFree);
 }
 
@@ -684,6 +696,23 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
   r.check(e.max_problems >= 0, "eval.max_problems", "must be >= 0 (0 = all)");
   r.check(e.every == 0 || !e.data.empty(), "eval.data", "eval.every > 0 needs eval.data (a JSONL file)");
 
+  const auto& l = c.lora;
+  r.check(l.r >= 0, "lora.r", fmt::format("is {}; must be >= 0 (0 = off, train the whole model)", l.r));
+  if (l.r > 0) {
+    r.check(l.alpha > 0, "lora.alpha", fmt::format("is {}; must be > 0", l.alpha));
+    r.check(l.dropout >= 0 && l.dropout < 1, "lora.dropout", fmt::format("is {}; must be in [0, 1)", l.dropout));
+    r.check(!l.target_modules.empty(), "lora.target_modules",
+            "is empty; name the linear modules to adapt (q_proj, ..., or all-linear)");
+    r.check(l.adapter_path.empty() || std::filesystem::is_directory(l.adapter_path), "lora.adapter_path",
+            fmt::format("'{}' is not a directory; it should hold adapter_config.json and adapter_model.safetensors",
+                        l.adapter_path));
+  } else {
+    const LoraConfig off;
+    const bool other_keys = l.alpha != off.alpha || l.dropout != off.dropout || l.use_rslora ||
+                            !l.adapter_path.empty() || l.save_merged || l.target_modules != off.target_modules;
+    r.check(!other_keys, "lora.r",
+            "is 0 (LoRA off) but other lora keys are set; set lora.r > 0 (e.g. 16) to train adapters, or remove them");
+  }
   r.check(c.dist.timeout_s >= 1, "dist.timeout_s", fmt::format("is {}; must be >= 1 (seconds)", c.dist.timeout_s));
 
   const auto& s = c.sft;

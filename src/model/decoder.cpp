@@ -27,7 +27,12 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias, torch::TensorOpt
   if (with_bias) bias = register_parameter("bias", torch::empty({out}, options));
 }
 
-torch::Tensor LinearImpl::forward(const torch::Tensor& x) { return torch::linear(x, weight, bias); }
+torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
+  auto y = torch::linear(x, weight, bias);  // [..., out]
+  if (!lora || !lora->enabled) return y;
+  auto h = lora->dropout > 0 && is_training() ? torch::dropout(x, lora->dropout, /*train=*/true) : x;
+  return y + torch::linear(torch::linear(h, lora->A), lora->B) * lora->scaling;  // [..., r] then [..., out]
+}
 
 EmbeddingImpl::EmbeddingImpl(int64_t vocab, int64_t dim, torch::TensorOptions options) {
   weight = register_parameter("weight", torch::empty({vocab, dim}, options));
@@ -379,13 +384,16 @@ LoadedModel load_model(const fs::path& dir, torch::Dtype dtype, torch::Device de
 
 void save_model(CausalLM& model, const TransformerConfig& config, const fs::path& out_dir,
                 const fs::path& tokenizer_source_dir, uint64_t max_shard_bytes) {
-  fs::create_directories(out_dir);
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
-  torch::Dtype dtype = torch::kFloat32;
-  for (const auto& item : model->named_parameters(/*recurse=*/true)) {
-    tensors.emplace_back(item.key(), item.value().detach());
-    dtype = item.value().scalar_type();
-  }
+  for (const auto& item : model->named_parameters(/*recurse=*/true)) tensors.emplace_back(item.key(), item.value().detach());
+  save_model_tensors(tensors, config, out_dir, tokenizer_source_dir, max_shard_bytes);
+}
+
+void save_model_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                        const TransformerConfig& config, const fs::path& out_dir, const fs::path& tokenizer_source_dir,
+                        uint64_t max_shard_bytes) {
+  fs::create_directories(out_dir);
+  const torch::Dtype dtype = tensors.empty() ? torch::kFloat32 : tensors.back().second.scalar_type();
   // A directory saved into before may hold weights of another layout (one file, or more or
   // fewer shards): remove them so that no stale shard is left beside the new weights.
   for (const auto& entry : fs::directory_iterator(out_dir)) {
@@ -409,9 +417,13 @@ void save_model(CausalLM& model, const TransformerConfig& config, const fs::path
     else if (!config.eos_token_ids.empty()) gen["eos_token_id"] = config.eos_token_ids;
     write_file(out_dir / "generation_config.json", gen.dump(2) + "\n");
   }
-  if (tokenizer_source_dir.empty()) return;
+  copy_tokenizer_files(tokenizer_source_dir, out_dir);
+}
+
+void copy_tokenizer_files(const fs::path& source_dir, const fs::path& out_dir) {
+  if (source_dir.empty()) return;
   for (const auto& name : tokenizer_file_names()) {
-    const fs::path src = tokenizer_source_dir / name;
+    const fs::path src = source_dir / name;
     if (fs::exists(src) && fs::absolute(src) != fs::absolute(out_dir / name))
       fs::copy_file(src, out_dir / name, fs::copy_options::overwrite_existing);
   }

@@ -11,6 +11,7 @@
 #include "r1/core/strings.h"
 #include "r1/data/prompt_template.h"
 #include "r1/eval/evaluate.h"
+#include "r1/model/lora.h"
 #include "r1/train/checkpoint.h"
 
 namespace r1 {
@@ -63,13 +64,15 @@ Trainer::Trainer(Config config, ResumeOptions resume, Communicator* comm)
                                context, "rollout.max_new_tokens");
   }
   policy_.model->set_gradient_checkpointing(config_.train.gradient_checkpointing);
-  if (config_.grpo.beta > 0) {
+  trainable_ = config_.lora.r > 0 ? attach_lora() : policy_.model->parameters();
+  // With LoRA the KL reference is the base: the policy with its adapters switched off.
+  if (config_.grpo.beta > 0 && config_.lora.r == 0) {
     reference_ = load_model(config_.model.path, resolve_dtype(config_.model.dtype, device_), device_);
     reference_->model->eval();
     for (auto& p : reference_->model->parameters()) p.requires_grad_(false);
   }
   const int64_t total_updates = static_cast<int64_t>(config_.train.steps) * config_.grpo.num_iterations;
-  optimizer_ = std::make_unique<Optimizer>(policy_.model->parameters(), config_.optim, total_updates,
+  optimizer_ = std::make_unique<Optimizer>(trainable_, config_.optim, total_updates,
                                            config_.dist.shard_optimizer ? &comm_ : nullptr);
   log_memory_estimate();
 
@@ -312,6 +315,11 @@ Trainer::FrozenLogProbs Trainer::frozen_logprobs(const std::vector<TrainingBatch
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < micro.size(); ++i) {
     if (reference_) frozen.reference[i] = completion_logprobs(reference_->model, micro[i], temperature, false).logp;
+    if (config_.grpo.beta > 0 && !reference_) {  // LoRA: the base without the adapters
+      set_lora_enabled(policy_.model, false);
+      frozen.reference[i] = completion_logprobs(policy_.model, micro[i], temperature, false).logp;
+      set_lora_enabled(policy_.model, true);
+    }
     if (config_.grpo.num_iterations > 1)
       frozen.old_policy[i] = completion_logprobs(policy_.model, micro[i], temperature, false).logp;
   }
@@ -370,9 +378,12 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
   stats.logprob_s = seconds_since(logprob_start);
 
   for (int it = 0; it < config_.grpo.num_iterations; ++it) {
+    // LoRA dropout draws from torch's global generator: seeded per update, so a resumed run
+    // draws what the uninterrupted one does.
+    if (config_.lora.dropout > 0) torch::manual_seed(step_seed(static_cast<uint64_t>(config_.train.seed), state_.updates, 7));
     optimizer_->zero_grad();
     const IterationSums sums = policy_iteration(micro, frozen, norm);
-    comm_.all_reduce_gradients(policy_.model->parameters());  // each rank's gradient is its share of the sum
+    comm_.all_reduce_gradients(trainable_);  // each rank's gradient is its share of the sum
     const bool finite = std::isfinite(sums.loss);
     OptimizerStep step;
     if (finite) step = optimizer_->step(state_.updates);
@@ -506,9 +517,37 @@ void Trainer::log_samples(int64_t step, const RolloutBatch& batch) {
   }
 }
 
+std::vector<torch::Tensor> Trainer::attach_lora() {
+  // The base is frozen in its dtype (no gradients, no optimizer state, never written to).
+  for (auto& p : policy_.model->parameters()) p.requires_grad_(false);
+  const auto& checkpoint = run_.checkpoint();
+  const std::string adapter = checkpoint ? checkpoint->string() : config_.lora.adapter_path;
+  if (adapter.empty()) {
+    add_lora(policy_.model, config_.lora, static_cast<uint64_t>(config_.train.seed));
+  } else {
+    const LoraConfig read = load_adapter(policy_.model, adapter);
+    if (read.r != config_.lora.r || read.alpha != config_.lora.alpha || read.use_rslora != config_.lora.use_rslora)
+      throw InputError(fmt::format("{}/adapter_config.json: r {}, lora_alpha {}, use_rslora {}; the config says "
+                                   "lora.r {}, lora.alpha {}, lora.use_rslora {}: set them to the adapter's",
+                                   adapter, read.r, read.alpha, read.use_rslora, config_.lora.r, config_.lora.alpha,
+                                   config_.lora.use_rslora));
+    if (!checkpoint) spdlog::info("starting from the adapter in {}", adapter);
+  }
+  auto params = lora_parameters(policy_.model);
+  int64_t trained = 0, total = 0;
+  for (const auto& p : params) trained += p.numel();
+  for (const auto& p : policy_.model->parameters()) total += p.numel();
+  spdlog::info("LoRA r {} alpha {} on {}: {} trained parameters ({:.2f}% of the base's {})", config_.lora.r,
+               config_.lora.alpha, fmt::join(config_.lora.target_modules, ", "), trained,
+               100.0 * static_cast<double>(trained) / static_cast<double>(std::max<int64_t>(total, 1)), total);
+  return params;
+}
+
 void Trainer::log_memory_estimate() const {
   const int shards = optimizer_->sharded() ? comm_.size() : 1;
-  const auto m = training_memory(policy_.model->parameters(), shards);
+  auto m = training_memory(trainable_, shards);
+  if (config_.lora.r > 0)  // the frozen base's weights come on top of the adapters'
+    for (const auto& p : policy_.model->parameters()) m.weights += p.numel() * static_cast<int64_t>(p.element_size());
   const auto b = [](int64_t bytes) { return human_bytes(static_cast<uint64_t>(bytes)); };
   spdlog::info("memory per rank (estimated, before activations): weights {} + gradients {} + AdamW moments {} + "
                "fp32 masters {} = {}{}",

@@ -1,5 +1,7 @@
 #include "r1/train/run_directory.h"
 
+#include "r1/model/lora.h"
+
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
@@ -67,7 +69,10 @@ RunDirectory::~RunDirectory() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
 }
 
-fs::path RunDirectory::model_source() const { return checkpoint_ ? *checkpoint_ : fs::path(config_.model.path); }
+fs::path RunDirectory::model_source() const {
+  // A LoRA checkpoint holds the adapter only: the weights load from the base.
+  return checkpoint_ && !(use_ == ConfigUse::Train && config_.lora.r > 0) ? *checkpoint_ : fs::path(config_.model.path);
+}
 
 nlohmann::json RunDirectory::resume_state() const {
   const fs::path file = *checkpoint_ / "trainer_state.json";
@@ -106,7 +111,15 @@ fs::path RunDirectory::save(int64_t step, CausalLM& model, const TransformerConf
   state["kind"] = kind_of(use_);
   state["run_config"] = defining_lines();
   auto saved = save_checkpoint(dir_, step, keep_last, [&](const fs::path& tmp) {
-    save_model(model, arch, tmp, tokenizer_source_);
+    if (has_lora(model)) {
+      // Adapter checkpoints: the adapter in PEFT's layout and the tokenizer; the base stays where
+      // model.path says (and, with lora.save_merged, base + adapter folded into merged/).
+      save_adapter(model, config_.lora, tmp, config_.model.path);
+      copy_tokenizer_files(tokenizer_source_, tmp);
+      if (config_.lora.save_merged) save_model_tensors(merged_tensors(model), arch, tmp / "merged", tokenizer_source_);
+    } else {
+      save_model(model, arch, tmp, tokenizer_source_);
+    }
     optimizer.save(tmp);
     write_file(tmp / "trainer_state.json", state.dump(2) + "\n");
   });

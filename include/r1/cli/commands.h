@@ -49,5 +49,6 @@ void add_inspect_command(CLI::App& app, Action& action);
 void add_generate_command(CLI::App& app, Action& action);
 void add_sft_command(CLI::App& app, Action& action);
 void add_plot_command(CLI::App& app, Action& action);
+void add_merge_command(CLI::App& app, Action& action);
 
 }  // namespace r1::cli

@@ -70,6 +70,17 @@ struct OptimConfig {
   double max_grad_norm = 1.0;                // 0 = no clipping
 };
 
+// LoRA adapters (PEFT's layout): off when r is 0.
+struct LoraConfig {
+  int r = 0;                      // adapter rank; 0 = train the whole model
+  double alpha = 16;              // scaling alpha / r (alpha / sqrt(r) with use_rslora)
+  double dropout = 0;             // on the adapter's input, in training only
+  std::vector<std::string> target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  bool use_rslora = false;
+  std::string adapter_path;       // start from this adapter directory ("" = fresh: A random, B zero)
+  bool save_merged = false;       // also write base + adapter folded, as merged/ in each checkpoint
+};
+
 // Several processes (torchrun / srun): read only when the launcher's environment says so.
 struct DistConfig {
   DistBackend backend = DistBackend::Auto;  // auto | gloo | nccl
@@ -134,6 +145,7 @@ struct Config {
   TrainConfig train;
   EvalConfig eval;
   SftConfig sft;
+  LoraConfig lora;
   DistConfig dist;
 };
 

@@ -5,7 +5,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "r1/model/device.h"
 #include "r1/model/kv_cache.h"
@@ -15,11 +18,21 @@
 namespace r1 {
 
 // y = x W^T (+ b); weight [out, in]. Created uninitialised: weights come from a checkpoint.
+// With a LoRA adapter (r1/model/lora.h): y + scaling * B(A(dropout(x))), A [r, in], B [out, r],
+// never folded into W. The adapter tensors are not registered parameters: parameters() and the
+// saved model are the base's alone.
 class LinearImpl : public torch::nn::Module {
  public:
   LinearImpl(int64_t in, int64_t out, bool bias, torch::TensorOptions options);
   torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor weight, bias;
+  struct Adapter {
+    torch::Tensor A, B;    // [r, in], [out, r]
+    double scaling = 0;    // alpha / r, or alpha / sqrt(r) (rsLoRA)
+    double dropout = 0;
+    bool enabled = true;   // false: the base alone (the KL reference)
+  };
+  std::optional<Adapter> lora;
 };
 TORCH_MODULE(Linear);
 
@@ -184,6 +197,15 @@ void check_weights(CausalLM& model, const SafetensorsSet& weights, const std::fi
 // special_tokens_map.json, vocab.json, merges.txt).
 void save_model(CausalLM& model, const TransformerConfig& config, const std::filesystem::path& out_dir,
                 const std::filesystem::path& tokenizer_source_dir, uint64_t max_shard_bytes = 5'000'000'000ull);
+
+// save_model for given named tensors (a merged LoRA model's, say) in place of the model's own.
+void save_model_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                        const TransformerConfig& config, const std::filesystem::path& out_dir,
+                        const std::filesystem::path& tokenizer_source_dir,
+                        uint64_t max_shard_bytes = 5'000'000'000ull);
+
+// Copies the tokenizer files (tokenizer_file_names) present in `source_dir` into `out_dir`.
+void copy_tokenizer_files(const std::filesystem::path& source_dir, const std::filesystem::path& out_dir);
 
 // The tokenizer files save_model copies, in that order.
 const std::vector<std::string>& tokenizer_file_names();

@@ -89,6 +89,9 @@ class Trainer {
   void evaluate(int64_t step);
   void save(int64_t step);
   void log_memory_estimate() const;
+  // lora.r > 0: freezes the base, adds fresh adapters (or loads lora.adapter_path, or the
+  // resumed checkpoint's) and returns the adapter tensors, what the optimizer trains.
+  std::vector<torch::Tensor> attach_lora();
 
   // Every rank's rollouts of this step, in prompt order (the rank's own when alone); stats merged.
   RolloutBatch exchange(RolloutBatch&& mine);
@@ -113,6 +116,7 @@ class Trainer {
   std::shared_ptr<Tokenizer> tokenizer_;
   std::optional<LoadedModel> reference_;
   std::optional<Dataset> eval_data_;  // when eval.every > 0
+  std::vector<torch::Tensor> trainable_;  // the model's parameters, or the LoRA adapters'
   std::unique_ptr<Optimizer> optimizer_;
 
   TrainerState state_;      // what the run has done, saved in checkpoints
