@@ -373,6 +373,20 @@ TEST(LoraRun, CheckpointsResumeExactlyAndTheBaseNeverChanges) {
   EXPECT_EQ(gen.exit_code, 0) << gen.output;
 }
 
+// The demo (40 steps, as DemoRun.GrpoTeachesTheBaseToThinkAndAccuracyRises runs it) training LoRA
+// adapters only: r 16, alpha 32 on every linear layer, lr 2e-3 (10x the full fine-tuning rate, as
+// usual for LoRA), KL to the base with the adapters off. It meets the same targets.
+TEST(LoraRun, DemoWithLoraMeetsTheDemoTargets) {
+  test::TempDir dir;
+  auto r = test::run_r1train(fmt::format(
+      "train --config '{}' --set train.steps=40 --set eval.every=40 --set train.checkpoint_every=0 "
+      "--set train.log_samples_every=0 --set lora.r=16 --set lora.alpha=32 --set optim.lr=2e-3 "
+      "--set train.output_dir='{}'",
+      (test::source_dir() / "configs/demo.yaml").string(), (dir.path / "run").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_demo_targets(dir.path / "run");
+}
+
 // Bad LoRA input: exit 2 with the key, module or tensor named.
 TEST(LoraRun, BadLoraInputIsExit2WithTheProblemNamed) {
   test::TempDir dir;

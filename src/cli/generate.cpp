@@ -70,6 +70,7 @@ int run_benchmark(GenerateArgs& args) {
   const torch::Device device = resolve_device(args.device);
   const torch::Dtype dtype = resolve_dtype(args.dtype, device, "--dtype");
   auto loaded = load_model(args.model, dtype, device);
+  if (!args.adapter.empty()) load_adapter(loaded.model, args.adapter);
   const int64_t rows = args.benchmark_rows, prompt_len = 16;
   auto gen = make_generator(args.seed, device);
   auto ids = torch::randint(3, loaded.config.vocab_size, {rows, prompt_len}, gen, torch::kInt64);  // [N, 16]
