@@ -95,6 +95,32 @@ TEST(Config, DistSectionIsValidated) {
   EXPECT_EQ(c.dist.timeout_s, 60);
 }
 
+// The algorithm options of issue 19 are validated like every other key, each problem named.
+TEST(Config, AlgorithmOptionsAreValidated) {
+  Config c;
+  const auto one = [&](std::vector<std::string> sets, const std::string& expected) {
+    auto problems = check_config({"", std::move(sets)}, c, ConfigUse::Any);
+    ASSERT_EQ(problems.size(), 1u) << expected;
+    EXPECT_NE(problems[0].find(expected), std::string::npos) << problems[0];
+  };
+  one({"grpo.loss_type=ppo"}, "grpo.loss_type: unknown value 'ppo'; use one of grpo, bnpo, dr_grpo, dapo, cispo, sapo");
+  one({"grpo.importance_sampling_level=group"}, "use one of token, sequence");
+  one({"grpo.advantage=ppo"}, "use one of grpo, rloo, reinforce_pp");
+  one({"grpo.clip_ratio_c=0.5"}, "grpo.clip_ratio_c: is 0.5; must be > 1");
+  one({"grpo.delta=1.1"}, "grpo.delta: is 1.1; must be > 1 + epsilon_high = 1.28");
+  one({"grpo.top_entropy_quantile=0"}, "grpo.top_entropy_quantile: is 0; must be in (0, 1]");
+  one({"grpo.sapo_temperature_neg=0"}, "grpo.sapo_temperature_neg: is 0; must be > 0");
+  one({"grpo.advantage=reinforce_pp"}, "grpo.scale_rewards: grpo.advantage reinforce_pp whitens");
+  one({"grpo.loss_type=cispo", "grpo.clip_ratio_c=3"}, "cispo and sapo have no clipped surrogate");
+  EXPECT_TRUE(check_config({"", {"grpo.importance_sampling_level=sequence", "grpo.advantage=reinforce_pp",
+                                 "grpo.scale_rewards=batch", "grpo.clip_ratio_c=3", "grpo.delta=4",
+                                 "grpo.top_entropy_quantile=0.2"}},
+                           c, ConfigUse::Any)
+                  .empty());
+  EXPECT_EQ(c.grpo.importance_sampling_level, ImportanceLevel::Sequence);
+  EXPECT_EQ(c.grpo.advantage, AdvantageEstimator::ReinforcePP);
+}
+
 TEST(Config, KeyInWrongSectionSuggestsTheRightOne) {
   Config c;
   auto problems = check_config({"", {"train.lr=1e-5"}}, c, ConfigUse::Any);

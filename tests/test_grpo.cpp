@@ -186,5 +186,159 @@ TEST(PolicyLoss, GradientMatchesFiniteDifferencesOnTinyModel) {
   }
 }
 
+
+// ---- algorithm options (GSPO, CISPO, SAPO, dual clip, delta, RLOO, REINFORCE++, entropy mask) ----
+
+// One micro-batch of N completions over T tokens; dapo normalisation over `tokens` tokens.
+struct Case {
+  torch::Tensor logp, old, adv, mask, entropy;
+  PolicyLossOutput run(const GrpoConfig& cfg) const {
+    return policy_loss({logp, old, torch::Tensor(), adv, mask, entropy}, cfg,
+                       {cfg.loss_type, logp.size(0), mask.sum().item<int64_t>(), 1, logp.size(1)});
+  }
+};
+
+// Central differences of the loss in each logp entry against autograd (float64 inputs). With
+// `shift_old` the old log-probs move with logp, so the ratio stays fixed: the check of CISPO's
+// stop-gradient weight, whose loss depends on logp only through its log pi factor.
+void expect_gradient_matches(const Case& c, const GrpoConfig& cfg, bool shift_old = false) {
+  auto x = c.logp.to(torch::kFloat64).clone().requires_grad_(true);
+  Case at = c;
+  at.logp = x;
+  at.old = c.old.to(torch::kFloat64);
+  at.run(cfg).loss.backward();
+  const double h = 1e-6;
+  torch::NoGradGuard no_grad;
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    for (int64_t j = 0; j < x.size(1); ++j) {
+      if (c.mask[i][j].item<float>() == 0) continue;
+      auto value = [&](double d) {
+        Case moved = at;
+        moved.logp = x.detach().clone();
+        moved.logp[i][j] += d;
+        if (shift_old) {
+          moved.old = at.old.clone();
+          moved.old[i][j] += d;
+        }
+        return moved.run(cfg).loss.item<double>();
+      };
+      const double fd = (value(h) - value(-h)) / (2 * h);
+      EXPECT_NEAR(x.grad()[i][j].item<double>(), fd, 1e-6) << "token " << i << "," << j;
+    }
+  }
+}
+
+// GSPO: one ratio per completion, exp(mean log-ratio). Completion 0 has 2 tokens with log-ratios
+// 0.1, 0.3 (mean 0.2, s = e^0.2 = 1.221403), completion 1 has 3: 0, -0.3, 0.6 (mean 0.1,
+// s = 1.105171), A = [1, -1], the GSPO paper's clip range 3e-4 / 4e-4. Completion 0: A > 0 and
+// s > 1.0004, so -min(1.221403, 1.0004) = -1.0004 per token; completion 1: A < 0,
+// -min(-1.105171, -1.0004) = 1.105171 per token. dapo over 5 tokens:
+// (2 x -1.0004 + 3 x 1.105171) / 5 = 0.262943. Every token of a completion shares its clip state.
+TEST(AlgorithmOptions, SequenceLevelRatiosByHand) {
+  Case c{t({0.1f, 0.3f, 0.f, 0.f, -0.3f, 0.6f}).view({2, 3}) - 1.0, torch::full({2, 3}, -1.0), t({1, -1}),
+         t({1, 1, 0, 1, 1, 1}).view({2, 3}), {}};
+  GrpoConfig cfg;
+  cfg.importance_sampling_level = ImportanceLevel::Sequence;
+  cfg.epsilon = 3e-4;
+  cfg.epsilon_high = 4e-4;
+  auto out = c.run(cfg);
+  EXPECT_NEAR(out.loss.item<double>(), 0.262943, 1e-5);
+  EXPECT_EQ(out.clipped_high.item<float>(), 2.f);  // both tokens of completion 0
+  cfg.epsilon = 0.2;  // away from the clip's kinks for the gradient check
+  cfg.epsilon_high = 0.28;
+  expect_gradient_matches(c, cfg);
+}
+
+// CISPO: -sg(min(r, 1 + epsilon_high)) A log pi. Token 0: log pi = -1, old = -1.5, r = e^0.5 =
+// 1.648721 > 1.28, so the weight is 1.28, A = 2: -1.28 x 2 x -1 = 2.56. Token 1: log pi = -2 = old,
+// r = 1: -1 x 2 x -2 = 4. dapo over 2 tokens: (2.56 + 4) / 2 = 3.28; the weight carries no
+// gradient: d/dlog pi = -w A / 2 = -1.28 and -1.
+TEST(AlgorithmOptions, CispoByHandWithAStopGradientWeight) {
+  Case c{t({-1, -2}).view({1, 2}), t({-1.5, -2}).view({1, 2}), t({2}), torch::ones({1, 2}), {}};
+  GrpoConfig cfg;
+  cfg.loss_type = LossType::Cispo;
+  auto x = c.logp.clone().requires_grad_(true);
+  Case at = c;
+  at.logp = x;
+  auto out = at.run(cfg);
+  EXPECT_NEAR(out.loss.item<double>(), 3.28, 1e-5);
+  out.loss.backward();
+  EXPECT_NEAR(x.grad()[0][0].item<double>(), -1.28, 1e-6);
+  EXPECT_NEAR(x.grad()[0][1].item<double>(), -1.0, 1e-6);
+  EXPECT_EQ(out.clipped_high.item<float>(), 1.f);
+  expect_gradient_matches(c, cfg, /*shift_old=*/true);
+}
+
+// SAPO: -(4 / tau) sigmoid(tau (r - 1)) A. r = e^0.1 = 1.105171 for both tokens. A = 1, tau_pos = 1:
+// -4 sigmoid(0.105171) = -2.105074; A = -1, tau_neg = 1.05: (4 / 1.05) sigmoid(0.110430) = 2.009826.
+// dapo over 2: (-2.105074 + 2.009826) / 2 = -0.047624.
+TEST(AlgorithmOptions, SapoSoftGateByHand) {
+  Case c{t({-0.9f, -0.9f}).view({2, 1}), t({-1, -1}).view({2, 1}), t({1, -1}), torch::ones({2, 1}), {}};
+  GrpoConfig cfg;
+  cfg.loss_type = LossType::Sapo;
+  EXPECT_NEAR(c.run(cfg).loss.item<double>(), -0.047624, 1e-5);
+  expect_gradient_matches(c, cfg);
+}
+
+// Dual clip and delta, A = -1 and r = e^1.5 = 4.481689 (clip range 0.8 .. 1.28): plain PPO gives
+// -min(-4.481689, -1.28) = 4.481689; the dual clip with c = 3 caps it at -A c = 3; delta = 4 caps
+// the unclipped ratio instead: -min(-4, -1.28) = 4. For A = +1 neither applies: -min(4.48, 1.28) = -1.28.
+TEST(AlgorithmOptions, DualClipAndDeltaByHand) {
+  Case neg{t({-1}).view({1, 1}), t({-2.5}).view({1, 1}), t({-1}), torch::ones({1, 1}), {}};
+  Case pos = neg;
+  pos.adv = t({1});
+  GrpoConfig cfg;
+  EXPECT_NEAR(neg.run(cfg).loss.item<double>(), 4.481689, 1e-5);
+  GrpoConfig dual = cfg;
+  dual.clip_ratio_c = 3;
+  auto out = neg.run(dual);
+  EXPECT_NEAR(out.loss.item<double>(), 3.0, 1e-6);
+  EXPECT_EQ(out.clipped_dual.item<float>(), 1.f);
+  EXPECT_NEAR(pos.run(dual).loss.item<double>(), -1.28, 1e-6);
+  GrpoConfig delta = cfg;
+  delta.delta = 4;
+  EXPECT_NEAR(neg.run(delta).loss.item<double>(), 4.0, 1e-6);
+  EXPECT_NEAR(pos.run(delta).loss.item<double>(), -1.28, 1e-6);
+  // Gradients away from the kinks: r = e^0.5 with c = 1.5 (the cap binds, zero gradient) and without.
+  Case mid{t({-1}).view({1, 1}), t({-1.5}).view({1, 1}), t({-1}), torch::ones({1, 1}), {}};
+  dual.clip_ratio_c = 1.5;
+  expect_gradient_matches(mid, dual);
+  delta.delta = 1.5;
+  expect_gradient_matches(mid, delta);
+}
+
+// RLOO and REINFORCE++ advantages.
+TEST(AlgorithmOptions, RlooAndReinforcePlusPlusAdvantagesByHand) {
+  // RLOO, group [1, 0, 0, 1]: 1 - mean(0, 0, 1) = 0.666667 = 4/3 x (1 - 0.5); scale none.
+  auto r = t({1, 0, 0, 1});
+  auto rloo = compute_advantages(r, 4, ScaleRewards::None, AdvantageEstimator::Rloo);
+  EXPECT_NEAR(rloo[0].item<float>(), 2.0 / 3.0, 1e-6);
+  EXPECT_NEAR(rloo[1].item<float>(), -2.0 / 3.0, 1e-6);
+  // With group scaling: 0.666667 / (0.577350 + 1e-4) = 1.154501.
+  EXPECT_NEAR(compute_advantages(r, 4, ScaleRewards::Group, AdvantageEstimator::Rloo)[0].item<float>(), 1.154501,
+              1e-5);
+  // REINFORCE++ baseline: groups [1, 0, 0, 0] and [1, 1, 1, 0] centred to [.75, -.25, -.25, -.25]
+  // and [.25, .25, .25, -.75]; their mean is 0, their unbiased std sqrt(1.5 / 7) = 0.462910;
+  // 0.75 / (0.462910 + 1e-4) = 1.619835.
+  auto pp = compute_advantages(t({1, 0, 0, 0, 1, 1, 1, 0}), 4, ScaleRewards::Batch, AdvantageEstimator::ReinforcePP);
+  EXPECT_NEAR(pp[0].item<float>(), 1.619835, 1e-5);
+  EXPECT_NEAR(pp[7].item<float>(), -1.619835, 1e-5);
+}
+
+// top_entropy_quantile 0.4: entropies of the 5 completion tokens 0.1, 0.9, 0.5, 0.3, 0.7 (the sixth
+// is padding); the 0.6 quantile (linear) is 0.5 + 0.4 x 0.2 = 0.58, so 0.9 and 0.7 keep the policy
+// term. Per-token losses are -r A = -1 x A with A = [1, 2]: (-1 [0.9] - 2 [0.7]) / 5 tokens = -0.6.
+TEST(AlgorithmOptions, TopEntropyQuantileKeepsTheHighEntropyTokens) {
+  Case c{torch::full({2, 3}, -1.0), torch::full({2, 3}, -1.0), t({1, 2}), t({1, 1, 1, 1, 1, 0}).view({2, 3}),
+         t({0.1f, 0.9f, 0.5f, 0.3f, 0.7f, 5.f}).view({2, 3})};
+  GrpoConfig cfg;
+  cfg.top_entropy_quantile = 0.4;
+  auto out = c.run(cfg);
+  EXPECT_EQ(out.policy_tokens.item<float>(), 2.f);
+  EXPECT_NEAR(out.loss.item<double>(), -0.6, 1e-6);
+  cfg.top_entropy_quantile = 1.0;
+  EXPECT_NEAR(c.run(cfg).loss.item<double>(), -(1 + 1 + 1 + 2 + 2) / 5.0, 1e-6);
+}
+
 }  // namespace
 }  // namespace r1

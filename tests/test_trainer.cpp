@@ -337,6 +337,41 @@ TEST(Trainer, ResumedRunReproducesMetricsExactly) {
   }
 }
 
+// Resume stays exact with each algorithm option on: GSPO, CISPO, SAPO, dual clip with delta, RLOO,
+// REINFORCE++, the top-20% entropy mask (two iterations per batch, so that ratios differ from 1).
+TEST(Trainer, ResumeIsExactWithEachAlgorithmOption) {
+  TinyRun run;
+  const std::vector<std::string> options = {
+      "--set grpo.importance_sampling_level=sequence",
+      "--set grpo.loss_type=cispo",
+      "--set grpo.loss_type=sapo",
+      "--set grpo.clip_ratio_c=3 --set grpo.delta=4",
+      "--set grpo.advantage=rloo",
+      "--set grpo.advantage=reinforce_pp --set grpo.scale_rewards=batch",
+      "--set grpo.top_entropy_quantile=0.2"};
+  for (std::size_t k = 0; k < options.size(); ++k) {
+    const std::string extra = options[k] + " --set grpo.num_iterations=2 --set train.steps=3";
+    auto straight = run.dir.path / fmt::format("straight{}", k), split = run.dir.path / fmt::format("split{}", k);
+    auto a = run_r1train(run.train(straight, extra));
+    ASSERT_EQ(a.exit_code, 0) << options[k] << a.output;
+    auto first = run_r1train(run.train(split, extra + " --set train.steps=2"));
+    ASSERT_EQ(first.exit_code, 0) << options[k] << first.output;
+    auto resumed = run_r1train(run.train(split, extra + " --resume auto"));
+    ASSERT_EQ(resumed.exit_code, 0) << options[k] << resumed.output;
+    auto ma = read_jsonl(straight / "metrics.jsonl"), mb = read_jsonl(split / "metrics.jsonl");
+    ASSERT_EQ(ma.size(), 3u);
+    ASSERT_EQ(mb.size(), 3u);
+    for (std::size_t i = 0; i < ma.size(); ++i)
+      EXPECT_EQ(without_timing(ma[i]).dump(), without_timing(mb[i]).dump()) << options[k] << " step " << i + 1;
+    if (options[k].find("top_entropy") != std::string::npos) {
+      EXPECT_TRUE(ma[0].contains("entropy/kept_fraction"));
+    }
+    if (options[k].find("clip_ratio_c") != std::string::npos) {
+      EXPECT_TRUE(ma[0].contains("clip_ratio/dual_mean"));
+    }
+  }
+}
+
 TEST(Trainer, ResumeWithChangedGroupSizeIsRefused) {
   TinyRun run;
   auto out = run.dir.path / "run";

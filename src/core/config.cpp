@@ -78,6 +78,13 @@ void visit(V& v, GrpoConfig& c) {
   v("mask_truncated_completions", c.mask_truncated_completions);
   v("dynamic_sampling", c.dynamic_sampling);
   v("max_refill_rounds", c.max_refill_rounds);
+  v("importance_sampling_level", c.importance_sampling_level);
+  v("sapo_temperature_pos", c.sapo_temperature_pos);
+  v("sapo_temperature_neg", c.sapo_temperature_neg);
+  v("clip_ratio_c", c.clip_ratio_c);
+  v("delta", c.delta);
+  v("advantage", c.advantage);
+  v("top_entropy_quantile", c.top_entropy_quantile);
 }
 
 template <class V>
@@ -667,6 +674,22 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
   r.check(g.beta >= 0, "grpo.beta", fmt::format("is {}; must be >= 0 (0 = no KL term)", g.beta));
   r.check(g.num_iterations >= 1, "grpo.num_iterations", fmt::format("is {}; must be >= 1", g.num_iterations));
   r.check(g.max_refill_rounds >= 0, "grpo.max_refill_rounds", "must be >= 0");
+  r.check(g.sapo_temperature_pos > 0, "grpo.sapo_temperature_pos", fmt::format("is {}; must be > 0", g.sapo_temperature_pos));
+  r.check(g.sapo_temperature_neg > 0, "grpo.sapo_temperature_neg", fmt::format("is {}; must be > 0", g.sapo_temperature_neg));
+  r.check(g.clip_ratio_c == 0 || g.clip_ratio_c > 1, "grpo.clip_ratio_c",
+          fmt::format("is {}; must be > 1 (the dual clip's bound, verl uses 3.0) or 0 = off", g.clip_ratio_c));
+  r.check(g.delta == 0 || g.delta > 1 + g.epsilon_high, "grpo.delta",
+          fmt::format("is {}; must be > 1 + epsilon_high = {} (INTELLECT-2 uses 4) or 0 = off", g.delta,
+                      1 + g.epsilon_high));
+  r.check(g.top_entropy_quantile > 0 && g.top_entropy_quantile <= 1, "grpo.top_entropy_quantile",
+          fmt::format("is {}; must be in (0, 1] (1 = every token; the 80/20 paper uses 0.2)", g.top_entropy_quantile));
+  r.check(g.advantage != AdvantageEstimator::ReinforcePP || g.scale_rewards == ScaleRewards::Batch,
+          "grpo.scale_rewards",
+          "grpo.advantage reinforce_pp whitens the advantages over the batch: set grpo.scale_rewards: batch");
+  const bool clip_family = g.loss_type != LossType::Cispo && g.loss_type != LossType::Sapo;
+  r.check(clip_family || (g.clip_ratio_c == 0 && g.delta == 0), "grpo.loss_type",
+          "cispo and sapo have no clipped surrogate: grpo.clip_ratio_c and grpo.delta apply to grpo, bnpo, dr_grpo "
+          "and dapo only");
 
   const auto& o = c.optim;
   r.check(o.lr >= 0, "optim.lr", fmt::format("is {}; the learning rate must be >= 0", o.lr));

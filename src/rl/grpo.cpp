@@ -14,11 +14,20 @@ torch::Tensor group_std(const torch::Tensor& rewards, int group_size) {
 }
 
 torch::Tensor compute_advantages(const torch::Tensor& rewards, int group_size, ScaleRewards scale_rewards,
-                                 double eps) {
+                                 AdvantageEstimator estimator, double eps) {
   TORCH_CHECK(rewards.dim() == 1 && rewards.size(0) % group_size == 0, "rewards must be [B*G]");
   auto r = rewards.to(torch::kFloat64);
   auto grouped = r.view({-1, group_size});                                       // [B, G]
   auto centred = (grouped - grouped.mean(1, /*keepdim=*/true)).reshape({-1});    // [B*G]
+  if (estimator == AdvantageEstimator::Rloo) {
+    // r_i - mean of the other G - 1 rewards = G / (G - 1) (r_i - group mean) (RLOO, Ahmadian et al. 2024).
+    TORCH_CHECK(group_size > 1, "rloo needs groups of 2 or more");
+    centred = centred * (static_cast<double>(group_size) / static_cast<double>(group_size - 1));
+  } else if (estimator == AdvantageEstimator::ReinforcePP) {
+    // REINFORCE++ with baseline (verl's reinforce_plus_plus_baseline): group mean removed, then the
+    // batch whitened, (c - mean(c)) / (std(c) + eps); here over completions, not tokens.
+    return ((centred - centred.mean()) / (centred.std(/*unbiased=*/true) + eps)).to(torch::kFloat32);
+  }
   torch::Tensor std;
   switch (scale_rewards) {
     case ScaleRewards::None: return centred.to(torch::kFloat32);
@@ -51,35 +60,99 @@ torch::Tensor LossNormalizer::token_weights(const torch::Tensor& mask) const {
       // Mean over the micro-batch's tokens, averaged over micro-batches.
       return mask / (mask.sum().clamp_min(1.0) * static_cast<double>(num_micro_batches));
     case LossType::DrGrpo: return mask / static_cast<double>(total_sequences * max_new_tokens);
-    case LossType::Dapo: return mask / static_cast<double>(std::max<int64_t>(total_tokens, 1));
+    case LossType::Dapo:
+    case LossType::Cispo:  // CISPO and SAPO normalise as DAPO (token mean over the step's batch), as TRL does
+    case LossType::Sapo: return mask / static_cast<double>(std::max<int64_t>(total_tokens, 1));
   }
   throw std::logic_error("token_weights: unhandled loss type");
 }
 
 PolicyLossOutput policy_loss(const PolicyLossInput& in, const GrpoConfig& cfg, const LossNormalizer& norm) {
-  auto mask = in.mask.to(torch::kFloat32);               // [N, T]
+  auto mask = in.mask.to(torch::kFloat32);                    // [N, T]
   auto adv = in.advantages.to(torch::kFloat32).unsqueeze(1);  // [N, 1]
-  auto ratio = torch::exp(in.logp - in.old_logp);        // [N, T]
-  auto clipped = torch::clamp(ratio, 1.0 - cfg.epsilon, 1.0 + cfg.epsilon_high);
-  auto per_token = -torch::min(ratio * adv, clipped * adv);  // [N, T]
+  auto log_ratio = in.logp - in.old_logp;                     // [N, T]
+  if (cfg.importance_sampling_level == ImportanceLevel::Sequence) {
+    // GSPO: s_i = exp(mean over the completion's tokens of log(pi / pi_old)), one per completion.
+    log_ratio = ((log_ratio * mask).sum(1, /*keepdim=*/true) / mask.sum(1, /*keepdim=*/true).clamp_min(1.0))
+                    .expand_as(log_ratio);  // [N, 1] broadcast to [N, T]
+  }
+  auto ratio = torch::exp(log_ratio);  // [N, T]
+  torch::Tensor per_token, low, high, dual;
+  {
+    torch::NoGradGuard no_grad;
+    low = torch::zeros_like(mask);
+    high = torch::zeros_like(mask);
+    dual = torch::zeros_like(mask);
+  }
+  switch (cfg.loss_type) {
+    case LossType::Cispo: {
+      // CISPO (MiniMax-M1): REINFORCE with a clipped, stop-gradient importance weight:
+      // -sg(min(r, 1 + epsilon_high)) A log pi.
+      auto weight = torch::clamp_max(ratio, 1.0 + cfg.epsilon_high).detach();
+      per_token = -weight * adv * in.logp;
+      torch::NoGradGuard no_grad;
+      high = (ratio > 1.0 + cfg.epsilon_high).to(torch::kFloat32);
+      break;
+    }
+    case LossType::Sapo: {
+      // SAPO (Qwen, arXiv 2511.20347): a soft gate instead of the clip, -(4 / tau) sigmoid(tau (r - 1)) A,
+      // tau = sapo_temperature_pos for A > 0, sapo_temperature_neg otherwise; its slope at r = 1 is 1.
+      auto tau = torch::where(adv > 0, torch::full_like(adv, cfg.sapo_temperature_pos),
+                              torch::full_like(adv, cfg.sapo_temperature_neg));  // [N, 1]
+      per_token = -(4.0 / tau) * torch::sigmoid(tau * (ratio - 1.0)) * adv;
+      break;
+    }
+    default: {
+      // PPO's clipped surrogate -min(r A, clip(r, 1 - eps, 1 + eps_high) A); with delta the unclipped
+      // ratio is capped at delta for every advantage (INTELLECT-2, TRL's delta).
+      auto unclipped = cfg.delta > 0 ? torch::clamp_max(ratio, cfg.delta) : ratio;
+      auto clipped = torch::clamp(ratio, 1.0 - cfg.epsilon, 1.0 + cfg.epsilon_high);
+      per_token = -torch::min(unclipped * adv, clipped * adv);  // [N, T]
+      if (cfg.clip_ratio_c > 0) {
+        // Dual clip (Ye et al. 2020, verl's clip_ratio_c): for A < 0 the loss is at most -A c.
+        auto capped = torch::min(per_token, -adv * cfg.clip_ratio_c);
+        {
+          torch::NoGradGuard no_grad;
+          dual = (capped < per_token).logical_and(adv < 0).to(torch::kFloat32);
+        }
+        per_token = torch::where(adv < 0, capped, per_token);
+      }
+      torch::NoGradGuard no_grad;
+      low = (ratio < 1.0 - cfg.epsilon).logical_and(adv < 0).to(torch::kFloat32);
+      high = (ratio > 1.0 + cfg.epsilon_high).logical_and(adv > 0).to(torch::kFloat32);
+    }
+  }
+  auto policy_mask = mask;  // tokens whose policy term counts
+  if (cfg.top_entropy_quantile < 1.0) {
+    // Only the top-rho highest-entropy tokens carry the policy gradient ("80/20", Wang et al. 2025;
+    // TRL's top_entropy_quantile): the threshold is the (1 - rho) quantile of this micro-batch's
+    // completion-token entropies; the KL term still covers every token.
+    TORCH_CHECK(in.entropy.defined(), "top_entropy_quantile < 1 needs the token entropies");
+    torch::NoGradGuard no_grad;
+    auto values = in.entropy.to(torch::kFloat32).masked_select(mask > 0);
+    if (values.numel() > 0) {
+      auto threshold = torch::quantile(values, 1.0 - cfg.top_entropy_quantile);
+      policy_mask = mask * (in.entropy.to(torch::kFloat32) >= threshold).to(torch::kFloat32);
+    }
+  }
   torch::Tensor kl;
-  auto total = per_token;
+  auto total = per_token * policy_mask;
   if (cfg.beta > 0) {
     TORCH_CHECK(in.ref_logp.defined(), "beta > 0 needs reference log-probs");
     kl = kl_estimate(in.logp, in.ref_logp, cfg.kl_estimator);
-    total = per_token + cfg.beta * kl;
+    total = total + cfg.beta * kl;
   }
   auto weights = norm.token_weights(mask);
   PolicyLossOutput out;
   out.loss = (total * weights).sum();
   torch::NoGradGuard no_grad;
   out.tokens = mask.sum();
-  out.policy_loss = (per_token * mask).sum();
+  out.policy_loss = (per_token * policy_mask).sum();
   out.kl = kl.defined() ? (kl * mask).sum() : torch::zeros({}, mask.options());
-  auto low = (ratio < 1.0 - cfg.epsilon).logical_and(adv < 0).to(torch::kFloat32);
-  auto high = (ratio > 1.0 + cfg.epsilon_high).logical_and(adv > 0).to(torch::kFloat32);
   out.clipped_low = (low * mask).sum();
   out.clipped_high = (high * mask).sum();
+  out.clipped_dual = (dual * mask).sum();
+  out.policy_tokens = policy_mask.sum();
   return out;
 }
 

@@ -285,7 +285,8 @@ bool Trainer::any_rank_stopping() {
 void Trainer::compute_advantages(RolloutBatch& batch) const {
   if (batch.num_completions() == 0) return;
   batch.set_advantages(
-      r1::compute_advantages(batch.rewards(), config_.rollout.group_size, config_.grpo.scale_rewards));
+      r1::compute_advantages(batch.rewards(), config_.rollout.group_size, config_.grpo.scale_rewards,
+                             config_.grpo.advantage));
 }
 
 std::vector<TrainingBatch> Trainer::micro_batches(const RolloutBatch& batch) const {
@@ -328,29 +329,30 @@ Trainer::FrozenLogProbs Trainer::frozen_logprobs(const std::vector<TrainingBatch
 
 // One iteration's loss and diagnostics, summed over micro-batches on the device and read once.
 struct Trainer::IterationSums {
-  double loss = 0, policy = 0, kl = 0, entropy = 0, clip_low = 0, clip_high = 0, tokens = 0;
+  double loss = 0, policy = 0, kl = 0, entropy = 0, clip_low = 0, clip_high = 0, clip_dual = 0, policy_tokens = 0,
+         tokens = 0;
 };
 
 Trainer::IterationSums Trainer::policy_iteration(const std::vector<TrainingBatch>& micro, const FrozenLogProbs& frozen,
                                                  const LossNormalizer& norm) {
   const double temperature = config_.rollout.temperature > 0 ? config_.rollout.temperature : 1.0;
-  auto sums = torch::zeros({7}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));  // [7]
+  auto sums = torch::zeros({9}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));  // [9]
   for (std::size_t i = 0; i < micro.size(); ++i) {
     auto lp = completion_logprobs(policy_.model, micro[i], temperature);  // [N, T]
     const auto& old = frozen.old_policy[i];
-    PolicyLossInput in{lp.logp, old.defined() ? old : lp.logp.detach(), frozen.reference[i], micro[i].advantages,
-                       micro[i].completion_mask};
+    PolicyLossInput in{lp.logp,      old.defined() ? old : lp.logp.detach(), frozen.reference[i], micro[i].advantages,
+                       micro[i].completion_mask, lp.entropy};
     auto out = policy_loss(in, config_.grpo, norm);
     out.loss.backward();
     auto entropy = (lp.entropy * micro[i].completion_mask).sum();
     sums += torch::stack({out.loss.detach(), out.policy_loss, out.kl, entropy, out.clipped_low, out.clipped_high,
-                          out.tokens})
+                          out.clipped_dual, out.policy_tokens, out.tokens})
                 .to(torch::kFloat64);
   }
   comm_.all_reduce_sum(sums);  // every rank's share of the step's objective and diagnostics
   auto host = sums.cpu();
   const double* v = host.data_ptr<double>();
-  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
 }
 
 UpdateStats Trainer::update(const RolloutBatch& batch) {
@@ -401,6 +403,8 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
     stats.entropy = sums.entropy / denom;
     stats.clip_low = sums.clip_low / denom;
     stats.clip_high = sums.clip_high / denom;
+    stats.clip_dual = sums.clip_dual / denom;
+    stats.entropy_kept = sums.policy_tokens / denom;
     stats.grad_norm = step.grad_norm;
     stats.lr = step.lr;
   }
@@ -457,6 +461,8 @@ nlohmann::json Trainer::step_metrics(int64_t step, const RolloutBatch& batch, co
   m["clip_ratio/low_mean"] = stats.clip_low;
   m["clip_ratio/high_mean"] = stats.clip_high;
   m["clip_ratio/region_mean"] = stats.clip_low + stats.clip_high;
+  if (config_.grpo.clip_ratio_c > 0) m["clip_ratio/dual_mean"] = stats.clip_dual;
+  if (config_.grpo.top_entropy_quantile < 1) m["entropy/kept_fraction"] = stats.entropy_kept;
   m["grad_norm"] = stats.grad_norm;
   m["lr"] = stats.lr;
   m["memory/peak_gib"] = stats.peak_memory_gib;

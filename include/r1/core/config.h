@@ -58,6 +58,13 @@ struct GrpoConfig {
   bool mask_truncated_completions = false;  // drop completions cut by max_new_tokens from the loss
   bool dynamic_sampling = false;         // drop zero-variance groups and refill (DAPO)
   int max_refill_rounds = 3;             // dynamic_sampling: extra rollout rounds per step at most
+  ImportanceLevel importance_sampling_level = ImportanceLevel::Token;  // token | sequence (GSPO)
+  double sapo_temperature_pos = 1.0;     // sapo: tau for A > 0
+  double sapo_temperature_neg = 1.05;    // sapo: tau for A <= 0
+  double clip_ratio_c = 0;               // dual clip: A < 0 losses capped at -A c (verl); 0 = off
+  double delta = 0;                      // upper bound of the ratio for every advantage (INTELLECT-2); 0 = off
+  AdvantageEstimator advantage = AdvantageEstimator::Grpo;  // grpo | rloo | reinforce_pp
+  double top_entropy_quantile = 1.0;     // train on this fraction of tokens, the highest-entropy ones (1 = all)
 };
 
 struct OptimConfig {

@@ -22,7 +22,7 @@ struct OptionInfo {
 
 // Each option enum E has a table, found by argument-dependent lookup: `option_table(E{})`.
 
-enum class LossType { Grpo, Bnpo, DrGrpo, Dapo };
+enum class LossType { Grpo, Bnpo, DrGrpo, Dapo, Cispo, Sapo };
 constexpr auto option_table(LossType) {
   using E = LossType;
   return std::array{
@@ -30,6 +30,32 @@ constexpr auto option_table(LossType) {
       OptionInfo<E>{E::Bnpo, "bnpo", "sum over tokens / tokens in the micro-batch"},
       OptionInfo<E>{E::DrGrpo, "dr_grpo", "sum over tokens / (sequences x max_new_tokens) (Dr. GRPO)"},
       OptionInfo<E>{E::Dapo, "dapo", "sum over tokens / tokens in the whole step's batch (DAPO)"},
+      OptionInfo<E>{E::Cispo, "cispo",
+                    "-sg(min(r, 1 + epsilon_high)) A log p, normalised as dapo (MiniMax-M1's CISPO)"},
+      OptionInfo<E>{E::Sapo, "sapo",
+                    "-(4 / tau) sigmoid(tau (r - 1)) A, a soft gate instead of the clip, normalised as dapo (SAPO)"},
+  };
+}
+
+enum class ImportanceLevel { Token, Sequence };
+constexpr auto option_table(ImportanceLevel) {
+  using E = ImportanceLevel;
+  return std::array{
+      OptionInfo<E>{E::Token, "token", "one ratio per token, pi / pi_old"},
+      OptionInfo<E>{E::Sequence, "sequence",
+                    "one ratio per completion, exp(mean over its tokens of log(pi / pi_old)) (GSPO)"},
+  };
+}
+
+enum class AdvantageEstimator { Grpo, Rloo, ReinforcePP };
+constexpr auto option_table(AdvantageEstimator) {
+  using E = AdvantageEstimator;
+  return std::array{
+      OptionInfo<E>{E::Grpo, "grpo", "r - group mean, scaled as scale_rewards says"},
+      OptionInfo<E>{E::Rloo, "rloo", "r - mean of the group's other rewards, scaled as scale_rewards says (RLOO)"},
+      OptionInfo<E>{E::ReinforcePP, "reinforce_pp",
+                    "r - group mean, then whitened over the batch (REINFORCE++ with baseline; needs scale_rewards "
+                    "batch)"},
   };
 }
 

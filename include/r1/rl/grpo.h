@@ -17,8 +17,11 @@ namespace r1 {
 //   group: (r - group mean) / (group std + eps)   (std with Bessel's correction, as TRL)
 //   batch: (r - group mean) / (batch std + eps)
 //   none:  r - group mean                          (Dr. GRPO)
+// With `estimator` rloo the baseline is the mean of the group's other rewards, G / (G - 1)
+// (r - group mean), then scaled as above; with reinforce_pp the group-centred rewards are
+// whitened over the batch, (c - mean c) / (std c + eps), whatever scale_rewards says.
 torch::Tensor compute_advantages(const torch::Tensor& rewards /*[B*G]*/, int group_size, ScaleRewards scale_rewards,
-                                 double eps = 1e-4);
+                                 AdvantageEstimator estimator = AdvantageEstimator::Grpo, double eps = 1e-4);
 
 // Per-group reward standard deviations [B], to find zero-variance groups.
 torch::Tensor group_std(const torch::Tensor& rewards /*[B*G]*/, int group_size);
@@ -47,16 +50,19 @@ struct PolicyLossInput {
   torch::Tensor ref_logp;    // [N, T] reference model log-probs; undefined when beta == 0
   torch::Tensor advantages;  // [N]
   torch::Tensor mask;        // [N, T] 1 for completion tokens that count, 0 for padding
+  torch::Tensor entropy;     // [N, T] token entropies (no grad); needed when top_entropy_quantile < 1
 };
 
 // The loss and its detached diagnostics, each a token-weighted sum over this micro-batch (divide by
 // tokens for means), left on the loss's device as scalar tensors so that a step reads them once.
 struct PolicyLossOutput {
   torch::Tensor loss;          // scalar, with grad; already normalised for accumulation
-  torch::Tensor policy_loss;   // sum over tokens of -min(r A, clip(r) A)
+  torch::Tensor policy_loss;   // sum over tokens of the policy term (-min(r A, clip(r) A) for the clip family)
   torch::Tensor kl;            // sum over tokens of the KL estimate (0 when beta == 0)
   torch::Tensor clipped_low;   // tokens with r < 1 - epsilon and A < 0
-  torch::Tensor clipped_high;  // tokens with r > 1 + epsilon_high and A > 0
+  torch::Tensor clipped_high;  // tokens with r > 1 + epsilon_high and A > 0 (cispo: weight capped, any A)
+  torch::Tensor clipped_dual;  // tokens whose loss the dual clip capped (A < 0)
+  torch::Tensor policy_tokens; // tokens carrying the policy term (all but those the entropy mask drops)
   torch::Tensor tokens;        // tokens counted (mask sum)
 };
 

@@ -31,6 +31,8 @@ struct UpdateStats {
   double entropy = 0;       // mean per-token policy entropy
   double clip_low = 0;      // fraction of tokens clipped at 1 - epsilon (A < 0)
   double clip_high = 0;     // fraction clipped at 1 + epsilon_high (A > 0)
+  double clip_dual = 0;     // fraction whose loss the dual clip capped (A < 0; clip_ratio_c > 0)
+  double entropy_kept = 0;  // fraction carrying the policy term (top_entropy_quantile < 1)
   double grad_norm = 0;     // before clipping, last iteration
   double lr = 0;
   int64_t tokens = 0;       // completion tokens in the loss
