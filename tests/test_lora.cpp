@@ -1,4 +1,5 @@
 // LoRA: adapters start as the base, train alone, match the merged model and a hand-built one, and use PEFT's layout.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "r1/core/error.h"

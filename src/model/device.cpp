@@ -103,8 +103,9 @@ uint64_t peak_memory_bytes(torch::Device device) {
 #if R1_WITH_CUDA
   if (device.is_cuda()) {
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
-    return static_cast<uint64_t>(
-        stats.allocated_bytes[static_cast<std::size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)].peak);
+    // Entry 0 is StatType::AGGREGATE (all pools); the enum moved between libtorch versions
+    // (c10::cuda::CUDACachingAllocator, then c10::CachingAllocator), its value did not.
+    return static_cast<uint64_t>(stats.allocated_bytes[0].peak);
   }
 #endif
   struct rusage usage {};
