@@ -1,4 +1,5 @@
 // Config: defaults, precedence (default < file < --set), and the error messages.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -6,6 +7,7 @@
 #include "r1/core/config.h"
 #include "r1/core/error.h"
 #include "r1/core/text_distance.h"
+#include "r1/data/dataset.h"
 #include "test_util.h"
 
 namespace r1 {
@@ -151,6 +153,39 @@ TEST(Config, KeyListCoversDesign) {
                         "grpo.dynamic_sampling", "optim.schedule", "train.keep_last", "eval.num_samples"}) {
     EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
   }
+}
+
+// Every config under configs/ validates (the model path pointed at the committed demo base, which
+// every GPU recipe replaces with its own download) and its training and eval files load with its
+// data settings: prompt and answer fields found on every line. The countdown files are generated
+// first, as its header says.
+TEST(ShippedConfigs, EveryConfigValidatesAndItsDataLoads) {
+  test::TempDir dir;
+  const auto root = test::source_dir();
+  for (const auto& [split, seed] : {std::pair{"train", 1}, std::pair{"test", 2}}) {
+    auto r = test::run_r1train(fmt::format("gen-data countdown --n 20 --seed {} --output '{}'", seed,
+                                           (dir.path / fmt::format("countdown_{}.jsonl", split)).string()));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(root / "configs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    std::vector<std::string> sets = {"model.path=" + (root / "data/demo-base").string()};
+    if (entry.path().filename().string().find("countdown") != std::string::npos) {
+      sets.push_back("data.train=" + (dir.path / "countdown_train.jsonl").string());
+      sets.push_back("eval.data=" + (dir.path / "countdown_test.jsonl").string());
+    }
+    Config c;
+    const auto problems = check_config({entry.path(), sets}, c, ConfigUse::Train);
+    EXPECT_TRUE(problems.empty()) << entry.path() << ": " << (problems.empty() ? "" : problems.front());
+    if (!problems.empty()) continue;
+    EXPECT_NO_THROW(Dataset::load_jsonl(c.data.train, c.data)) << entry.path() << " " << c.data.train;
+    if (!c.eval.data.empty()) {
+      EXPECT_NO_THROW(Dataset::load_jsonl(c.eval.data, c.data)) << entry.path() << " " << c.eval.data;
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 7);  // demo, math, qwen2.5-0.5b-gsm8k, qwen2.5-3b-countdown, dapo, dr_grpo, gspo
 }
 
 }  // namespace
