@@ -19,7 +19,7 @@ namespace {
 using test::TempDir;
 
 TEST(Options, EachTableNamesEveryValueOnceAndRoundTrips) {
-  EXPECT_EQ(option_names<LossType>(), (std::vector<std::string>{"grpo", "bnpo", "dr_grpo", "dapo"}));
+  EXPECT_EQ(option_names<LossType>(), (std::vector<std::string>{"grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo"}));
   EXPECT_EQ(option_name(LossType::DrGrpo), "dr_grpo");
   EXPECT_EQ(parse_option<ScaleRewards>("none"), ScaleRewards::None);
   EXPECT_FALSE(parse_option<KlEstimator>("k4").has_value());
