@@ -123,6 +123,43 @@ TEST(Config, AlgorithmOptionsAreValidated) {
   EXPECT_EQ(c.grpo.advantage, AdvantageEstimator::ReinforcePP);
 }
 
+TEST(Config, ShapingRewardsAndReferenceRefreshAreValidated) {
+  Config c;
+  const auto one = [&](std::vector<std::string> sets, const std::string& expected) {
+    auto problems = check_config({"", std::move(sets)}, c, ConfigUse::Any);
+    ASSERT_EQ(problems.size(), 1u) << expected << (problems.empty() ? "" : "\n" + problems[0]);
+    EXPECT_NE(problems[0].find(expected), std::string::npos) << problems[0];
+  };
+  one({"rewards=[{name: overlong}]"}, "rewards[0].buffer: is 0; the overlong reward needs the tokens before the limit (512)");
+  one({"rewards=[{name: overlong, buffer: 600}]"}, "rewards[0].buffer: is 600");
+  one({"rewards=[{name: overlong, buffer: 600, max_len: 400}]"}, "from 1 to 400");
+  one({"rewards=[{name: overlong, buffer: 8, penalty: -1}]"}, "rewards[0].penalty: is -1; must be >= 0");
+  one({"rewards=[{name: repetition, max_penalty: 0.5}]"}, "rewards[0].max_penalty: is 0.5; must be <= 0");
+  one({"rewards=[{name: repetition, ngram: 0}]"}, "rewards[0].ngram: is 0; must be >= 1");
+  one({"rewards=[{name: cosine, mode: nope}]"}, "rewards[0].mode: unknown value 'nope'; use one of math, gsm8k");
+  one({"rewards=[{name: math, pattern: x}]"}, "rewards[0].pattern: the math reward does not read pattern; only regex");
+  one({"rewards=[{name: format}, {name: math, buffer: 8}]"}, "rewards[1].buffer: the math reward does not read buffer");
+  one({"grpo.ref_sync_every=10"}, "grpo.ref_sync_every: refreshes the KL reference, but grpo.beta is 0");
+  one({"grpo.ref_mixup_alpha=0.9"}, "grpo.ref_mixup_alpha: is set but grpo.ref_sync_every is 0");
+  one({"grpo.beta=0.04", "grpo.ref_sync_every=10", "grpo.ref_mixup_alpha=0"}, "grpo.ref_mixup_alpha: is 0; must be in (0, 1]");
+  one({"grpo.beta=0.04", "grpo.ref_sync_every=10", "lora.r=8"}, "with LoRA the reference is the base model");
+  one({"grpo.reward_aggregation=normalize_then_sum", "grpo.advantage=rloo"}, "grpo.reward_aggregation: normalize_then_sum");
+  one({"grpo.reward_aggregation=sum"}, "use one of sum_then_normalize, normalize_then_sum");
+  EXPECT_TRUE(check_config({"", {"rewards=[{name: format}, {name: overlong, buffer: 64, penalty: 0.5}, "
+                                 "{name: cosine, mode: gsm8k, max_len: 256}, {name: repetition, ngram: 4}]",
+                                 "grpo.beta=0.04", "grpo.ref_sync_every=64", "grpo.ref_mixup_alpha=0.9",
+                                 "grpo.entropy_coef=0.001", "grpo.reward_aggregation=normalize_then_sum"}},
+                           c, ConfigUse::Any)
+                  .empty());
+  EXPECT_EQ(c.rewards.at(1).buffer, 64);
+  EXPECT_EQ(c.rewards.at(2).mode, "gsm8k");
+  EXPECT_EQ(c.grpo.reward_aggregation, RewardAggregation::NormalizeThenSum);
+  // The resolved config prints the keys that differ from their defaults, and reads back the same.
+  const std::string yaml = to_yaml(c);
+  EXPECT_NE(yaml.find("buffer: 64"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("ngram: 4"), std::string::npos) << yaml;
+}
+
 TEST(Config, KeyInWrongSectionSuggestsTheRightOne) {
   Config c;
   auto problems = check_config({"", {"train.lr=1e-5"}}, c, ConfigUse::Any);

@@ -340,5 +340,110 @@ TEST(AlgorithmOptions, TopEntropyQuantileKeepsTheHighEntropyTokens) {
   EXPECT_NEAR(c.run(cfg).loss.item<double>(), -(1 + 1 + 1 + 2 + 2) / 5.0, 1e-6);
 }
 
+// Entropy bonus: logp = old (r = 1), A = [1, 2] over 2 x 2 tokens, so the policy terms are -A:
+// (-1 - 1 - 2 - 2) / 4 = -1.5; entropies 0.5, 1.0, 1.5, 2.0 (mean 1.25); entropy_coef 0.1:
+// -1.5 - 0.1 x 1.25 = -1.625, and d loss / d H = -0.1 / 4 = -0.025 per token.
+TEST(AlgorithmOptions, EntropyBonusByHand) {
+  auto entropy = t({0.5f, 1.0f, 1.5f, 2.0f}).view({2, 2}).requires_grad_(true);
+  Case c{torch::full({2, 2}, -1.0), torch::full({2, 2}, -1.0), t({1, 2}), torch::ones({2, 2}), entropy};
+  GrpoConfig cfg;
+  EXPECT_NEAR(c.run(cfg).loss.item<double>(), -1.5, 1e-6);
+  cfg.entropy_coef = 0.1;
+  auto out = c.run(cfg);
+  EXPECT_NEAR(out.loss.item<double>(), -1.625, 1e-6);
+  out.loss.backward();
+  EXPECT_TRUE(torch::allclose(entropy.grad(), torch::full({2, 2}, -0.025f))) << entropy.grad();
+}
+
+// The entropy's gradient through the chunked head: values and gradients of logp . u1 + H . u2
+// against autograd through the full log-softmax, H = -sum exp(lsm) lsm, both backward paths.
+TEST(ChunkedLogProbs, EntropyGradientMatchesFullLogSoftmax) {
+  for (int64_t keep_bytes : {int64_t{-1}, int64_t{0}}) {
+    torch::manual_seed(3);
+    auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+    auto hidden = torch::randn({2, 4, 6}, opts).requires_grad_(true);  // [N, T, D]
+    auto weight = torch::randn({9, 6}, opts).requires_grad_(true);     // [V, D]
+    auto targets = torch::randint(0, 9, {2, 4}, torch::kLong);
+    auto u1 = torch::randn({2, 4}, opts), u2 = torch::randn({2, 4}, opts);
+    auto out = chunked_token_logprobs(hidden, weight, targets, 0.8, /*with_entropy=*/true, /*chunk_rows=*/3,
+                                      /*vocab_block=*/4, keep_bytes);
+    ASSERT_TRUE(out.entropy.requires_grad());
+    (out.logp * u1 + out.entropy * u2).sum().backward();
+    auto gh = hidden.grad().clone(), gw = weight.grad().clone();
+    hidden.mutable_grad().zero_();
+    weight.mutable_grad().zero_();
+    auto lsm = torch::log_softmax(torch::matmul(hidden, weight.t()) / 0.8, -1);  // [N, T, V]
+    auto logp = lsm.gather(2, targets.unsqueeze(2)).squeeze(2);
+    auto entropy = -(lsm.exp() * lsm).sum(-1);
+    EXPECT_TRUE(torch::allclose(out.entropy, entropy, 1e-6, 1e-6)) << keep_bytes;
+    (logp * u1 + entropy * u2).sum().backward();
+    EXPECT_TRUE(torch::allclose(gh, hidden.grad(), 1e-6, 1e-6)) << keep_bytes;
+    EXPECT_TRUE(torch::allclose(gw, weight.grad(), 1e-6, 1e-6)) << keep_bytes;
+    // Only the entropy used: the log-prob's upstream gradient is absent, not zero-filled by hand.
+    hidden.mutable_grad().zero_();
+    weight.mutable_grad().zero_();
+    auto only = chunked_token_logprobs(hidden, weight, targets, 0.8, true, 3, 4, keep_bytes);
+    (only.entropy * u2).sum().backward();
+    gh = hidden.grad().clone();
+    hidden.mutable_grad().zero_();
+    auto lsm2 = torch::log_softmax(torch::matmul(hidden, weight.t()) / 0.8, -1);
+    (-(lsm2.exp() * lsm2).sum(-1) * u2).sum().backward();
+    EXPECT_TRUE(torch::allclose(gh, hidden.grad(), 1e-6, 1e-6)) << keep_bytes;
+  }
+}
+
+// The whole policy loss with an entropy bonus (and the KL term), differentiated through the tiny
+// model's chunked head, against central differences of the weights.
+TEST(AlgorithmOptions, EntropyBonusGradientMatchesFiniteDifferences) {
+  torch::manual_seed(5);
+  auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  auto x = torch::randn({2, 3, 4}, opts);
+  auto w1 = torch::randn({4, 6}, opts).requires_grad_(true);
+  auto head = torch::randn({7, 6}, opts);
+  auto targets = torch::randint(0, 7, {2, 3}, torch::kLong);
+  auto mask = torch::tensor({{1., 1., 0.}, {1., 1., 1.}}, opts);
+  auto adv = torch::tensor({0.7, -1.3}, opts);
+  auto old = torch::full({2, 3}, -2.0, opts);  // fixed, so that the ratio moves with the weights
+  GrpoConfig cfg;
+  cfg.entropy_coef = 0.3;
+  cfg.epsilon_high = 10;  // no clipping: the objective is smooth where the differences are taken
+  cfg.epsilon = 0.99;
+  LossNormalizer norm{LossType::Dapo, 2, 5, 1, 3};
+  auto loss_at = [&](const torch::Tensor& w) {
+    auto lp = chunked_token_logprobs(torch::tanh(torch::matmul(x, w)), head, targets, 1.0, /*with_entropy=*/true, 2);
+    return policy_loss({lp.logp, old, torch::Tensor(), adv, mask, lp.entropy}, cfg, norm).loss;
+  };
+  loss_at(w1).backward();
+  auto grad = w1.grad();
+  const double h = 1e-6;
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 6; ++j) {
+      auto wp = w1.detach().clone(), wm = w1.detach().clone();
+      wp[i][j] += h;
+      wm[i][j] -= h;
+      double fd = (loss_at(wp).item<double>() - loss_at(wm).item<double>()) / (2 * h);
+      EXPECT_NEAR(grad[i][j].item<double>(), fd, 1e-6) << i << "," << j;
+    }
+  }
+}
+
+// normalize_then_sum (GDPO), G = 2, two rewards weighted 1 and 0.5. Group 0 scores (1, 0) and (0, 0),
+// group 1 (1, 1) and (1, 0). Per reward and group: a pair [1, 0] has mean 0.5 and unbiased std
+// 0.707107, so z = +-0.5 / 0.707207 = +-0.707007; a constant pair gives 0. Weighted sums:
+// 0.707007, -0.707007, 0.5 x 0.707007 = 0.353503, -0.353503; their mean is 0 and unbiased std
+// sqrt((2 x 0.499859 + 2 x 0.124965) / 3) = 0.645406; advantages 0.707007 / 0.645506 = 1.095275 and
+// 0.353503 / 0.645506 = 0.547638. Summing first gives rewards 1, 0, 1.5, 1: both groups the same
+// +-0.707 whatever the weights, the collapse GDPO avoids.
+TEST(AlgorithmOptions, NormalizeThenSumByHand) {
+  auto scores = torch::tensor({1., 0., 0., 0., 1., 1., 1., 0.}, torch::kFloat64).view({4, 2});
+  auto a = normalize_then_sum_advantages(scores, {1.0, 0.5}, 2);
+  EXPECT_NEAR(a[0].item<float>(), 1.095275, 1e-5);
+  EXPECT_NEAR(a[1].item<float>(), -1.095275, 1e-5);
+  EXPECT_NEAR(a[2].item<float>(), 0.547638, 1e-5);
+  EXPECT_NEAR(a[3].item<float>(), -0.547638, 1e-5);
+  auto summed = compute_advantages(t({1, 0, 1.5, 1}), 2, ScaleRewards::Group);
+  EXPECT_NEAR(summed[0].item<float>(), summed[2].item<float>(), 1e-3);  // 0.707007 and 0.706907
+}
+
 }  // namespace
 }  // namespace r1

@@ -1,4 +1,5 @@
-// Rewards: format, tag_count, math, gsm8k, countdown, exact, regex, choice, command, RewardSet, `score`.
+// Rewards: format, tag_count, math, gsm8k, countdown, exact, regex, choice, command, overlong, cosine,
+// repetition, RewardSet, `score`.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -7,6 +8,7 @@
 #include "r1/rewards/expression.h"
 #include "r1/rewards/math_verify.h"
 #include "r1/rewards/reward_set.h"
+#include "r1/tokenizer/tokenizer.h"
 #include "test_util.h"
 
 namespace r1 {
@@ -364,6 +366,99 @@ TEST(RewardsCli, BadInputNamesFileAndLine) {
     EXPECT_EQ(r.exit_code, 2) << c.message << "\n" << r.output;
     EXPECT_NE(r.output.find(c.message), std::string::npos) << r.output;
   }
+}
+
+// DAPO's soft overlong punishment, limit 20, buffer 5, penalty 1: no penalty through 20 - 5 = 15
+// tokens, then (15 - L) / 5: 16 -> -0.2, 18 -> -0.6, 20 -> -1; past the limit -1. Penalty 0.5
+// halves it: 18 -> -0.3.
+TEST(RewardsShaping, OverlongByHand) {
+  EXPECT_EQ(overlong_score(0, 20, 5, 1.0), 0.0);
+  EXPECT_EQ(overlong_score(15, 20, 5, 1.0), 0.0);
+  EXPECT_NEAR(overlong_score(16, 20, 5, 1.0), -0.2, 1e-12);
+  EXPECT_NEAR(overlong_score(18, 20, 5, 1.0), -0.6, 1e-12);
+  EXPECT_NEAR(overlong_score(20, 20, 5, 1.0), -1.0, 1e-12);
+  EXPECT_EQ(overlong_score(25, 20, 5, 1.0), -1.0);
+  EXPECT_NEAR(overlong_score(18, 20, 5, 0.5), -0.3, 1e-12);
+  // Through the reward: the limit is the input's max_new_tokens unless max_len is set.
+  std::string p, c = "x", a;
+  auto fn = make_reward({.name = RewardKind::Overlong, .buffer = 5});
+  EXPECT_NEAR(fn->score({{p, c, a, kNoMetadata, 18, 20}}).at(0), -0.6, 1e-12);
+  auto fixed = make_reward({.name = RewardKind::Overlong, .buffer = 5, .max_len = 40});
+  EXPECT_EQ(fixed->score({{p, c, a, kNoMetadata, 18, 20}}).at(0), 0.0);
+  try {
+    fn->score({{p, c, a, kNoMetadata, -1, 20}});
+    FAIL() << "an unknown length must be an error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("length in tokens is unknown"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(make_reward({.name = RewardKind::Overlong}), InputError);  // buffer 0
+}
+
+// open-r1's cosine reward with its defaults (correct 1.0 -> 0.5, wrong -0.5 -> 0.0), max_len 100:
+// lo + (hi - lo)(1 + cos(pi L / 100)) / 2. Correct: L 0 -> 1.0, L 50 -> 0.5 + 0.5 x 0.5 = 0.75,
+// L 100 -> 0.5. Wrong: L 0 -> -0.5, L 50 -> 0 + (-0.5)(0.5) = -0.25, L 100 -> 0. Past max_len the
+// progress stays at 1.
+TEST(RewardsShaping, CosineByHand) {
+  RewardConfig v;
+  EXPECT_NEAR(cosine_score(true, 0, 100, v), 1.0, 1e-12);
+  EXPECT_NEAR(cosine_score(true, 50, 100, v), 0.75, 1e-12);
+  EXPECT_NEAR(cosine_score(true, 100, 100, v), 0.5, 1e-12);
+  EXPECT_NEAR(cosine_score(true, 150, 100, v), 0.5, 1e-12);
+  EXPECT_NEAR(cosine_score(false, 0, 100, v), -0.5, 1e-12);
+  EXPECT_NEAR(cosine_score(false, 50, 100, v), -0.25, 1e-12);
+  EXPECT_NEAR(cosine_score(false, 100, 100, v), 0.0, 1e-12);
+  // Through the reward, graded by the math verifier: \frac{4}{2} equals 2.
+  std::string p, right = "<answer>\\frac{4}{2}</answer>", wrong = "<answer>3</answer>", a = "2";
+  auto fn = make_reward({.name = RewardKind::Cosine, .max_len = 100});
+  auto s = fn->score({{p, right, a, kNoMetadata, 50, 0}, {p, wrong, a, kNoMetadata, 50, 0}});
+  EXPECT_NEAR(s.at(0), 0.75, 1e-12);
+  EXPECT_NEAR(s.at(1), -0.25, 1e-12);
+  // gsm8k's verifier reads the last number.
+  auto gsm = make_reward({.name = RewardKind::Cosine, .mode = "gsm8k"});
+  EXPECT_NEAR(gsm->score({{p, "so 1,200 apples", "#### 1200", kNoMetadata, 0, 64}}).at(0), 1.0, 1e-12);
+  EXPECT_THROW(make_reward({.name = RewardKind::Cosine, .mode = "nope"}), InputError);
+}
+
+// open-r1's repetition penalty: "The cat saw the cat saw the cat" has 8 words and 6 trigrams,
+// (the cat saw) (cat saw the) (saw the cat) (the cat saw) (cat saw the) (saw the cat): 3 distinct,
+// 1 - 3/6 = 0.5, x -1 = -0.5. Case is folded ("The" = "the"); fewer words than n scores 0; no
+// repeats score 0.
+TEST(RewardsShaping, RepetitionByHand) {
+  EXPECT_NEAR(repetition_score("The cat saw the cat saw the cat", 3, -1.0), -0.5, 1e-12);
+  EXPECT_NEAR(repetition_score("the  cat\nsaw the CAT saw the cat", 3, -2.0), -1.0, 1e-12);
+  EXPECT_EQ(repetition_score("a b", 3, -1.0), 0.0);
+  EXPECT_EQ(repetition_score("", 3, -1.0), 0.0);
+  EXPECT_EQ(repetition_score("one two three four", 2, -1.0), 0.0);
+  // Bigrams of "a a a a": 3, all (a a): 1 - 1/3 = 0.666667 x -0.3 = -0.2.
+  EXPECT_NEAR(score_one("repetition", "a a a a", "", kNoMetadata, "", {.ngram = 2, .max_penalty = -0.3}), -0.2, 1e-12);
+  EXPECT_THROW(score_one("repetition", "x", "", kNoMetadata, "", {.max_penalty = 0.5}), InputError);
+}
+
+// `score` takes the length from a completion_tokens field, or counts it with --model's tokenizer.
+TEST(RewardsCli, ScoreShapingRewardsCountTokens) {
+  TempDir dir;
+  auto in = dir.write("in.jsonl",
+                      "{\"completion\": \"x\", \"answer\": \"1\", \"completion_tokens\": 18}\n"
+                      "{\"completion\": \"<think>count</think><answer>1</answer>\", \"answer\": \"1\"}\n");
+  auto out = dir.path / "out.jsonl";
+  auto r = test::run_r1train("score --reward overlong,cosine --buffer 5 --max-new-tokens 20 --model data/demo-base --input " +
+                             in.string() + " --output " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto rows = test::read_jsonl(out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_NEAR(rows[0]["rewards"]["overlong"].get<double>(), -0.6, 1e-12);  // (15 - 18) / 5
+  const auto n = static_cast<int64_t>(
+      Tokenizer::load("data/demo-base")->encode("<think>count</think><answer>1</answer>").size());
+  EXPECT_NEAR(rows[1]["rewards"]["overlong"].get<double>(), overlong_score(n, 20, 5, 1.0), 1e-12) << n;
+  EXPECT_NEAR(rows[1]["rewards"]["cosine"].get<double>(), cosine_score(true, n, 20, {}), 1e-12) << n;
+  // Without a length or a limit: exit 2 naming what to add.
+  auto no_len = test::run_r1train("score --reward overlong --buffer 5 --max-new-tokens 20 --input " +
+                                  dir.write("b.jsonl", "{\"completion\": \"x\", \"answer\": \"1\"}\n").string());
+  EXPECT_EQ(no_len.exit_code, 2) << no_len.output;
+  EXPECT_NE(no_len.output.find("completion_tokens"), std::string::npos) << no_len.output;
+  auto no_limit = test::run_r1train("score --reward overlong --buffer 5 --input " + in.string());
+  EXPECT_EQ(no_limit.exit_code, 2) << no_limit.output;
+  EXPECT_NE(no_limit.output.find("no length limit"), std::string::npos) << no_limit.output;
 }
 
 }  // namespace

@@ -348,7 +348,12 @@ TEST(Trainer, ResumeIsExactWithEachAlgorithmOption) {
       "--set grpo.clip_ratio_c=3 --set grpo.delta=4",
       "--set grpo.advantage=rloo",
       "--set grpo.advantage=reinforce_pp --set grpo.scale_rewards=batch",
-      "--set grpo.top_entropy_quantile=0.2"};
+      "--set grpo.top_entropy_quantile=0.2",
+      "--set grpo.entropy_coef=0.01",
+      "--set grpo.reward_aggregation=normalize_then_sum",
+      "--set grpo.beta=0.1 --set grpo.ref_sync_every=1 --set grpo.ref_mixup_alpha=0.5",
+      "--set 'rewards=[{name: format}, {name: overlong, buffer: 4}, {name: cosine, mode: exact}, "
+      "{name: repetition, ngram: 1}]'"};
   for (std::size_t k = 0; k < options.size(); ++k) {
     const std::string extra = options[k] + " --set grpo.num_iterations=2 --set train.steps=3";
     auto straight = run.dir.path / fmt::format("straight{}", k), split = run.dir.path / fmt::format("split{}", k);
@@ -368,6 +373,15 @@ TEST(Trainer, ResumeIsExactWithEachAlgorithmOption) {
     }
     if (options[k].find("clip_ratio_c") != std::string::npos) {
       EXPECT_TRUE(ma[0].contains("clip_ratio/dual_mean"));
+    }
+    if (options[k].find("ref_sync_every") != std::string::npos) {
+      // The refreshed reference travels with each checkpoint, and a resume reads it from there.
+      EXPECT_TRUE(fs::exists(split / "checkpoints" / "step-000002" / "reference" / "model.safetensors"));
+      EXPECT_NE(resumed.output.find("reference"), std::string::npos) << resumed.output;
+    }
+    if (options[k].find("overlong") != std::string::npos) {
+      EXPECT_TRUE(ma[0].contains("rewards/overlong/mean")) << ma[0].dump();
+      EXPECT_TRUE(ma[0].contains("rewards/repetition/mean")) << ma[0].dump();
     }
   }
 }

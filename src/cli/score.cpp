@@ -9,6 +9,7 @@
 #include "r1/core/output_file.h"
 #include "r1/core/jsonl.h"
 #include "r1/rewards/reward_set.h"
+#include "r1/tokenizer/tokenizer.h"
 
 namespace r1::cli {
 
@@ -19,6 +20,8 @@ struct ScoreOptions {
   std::string input;
   std::string output;       // empty: stdout
   RewardConfig base;        // reward-specific keys shared by every listed reward
+  std::string model;        // a model directory whose tokenizer counts completion tokens (overlong, cosine)
+  int max_new_tokens = 0;   // the limit the completions were sampled under (overlong, cosine); 0 = unknown
   bool bench = false;       // time each reward alone instead of writing results
 };
 
@@ -50,6 +53,7 @@ std::vector<RewardConfig> parse_reward_list(const ScoreOptions& o) {
 struct Row {
   nlohmann::json json;
   std::string prompt, completion, answer;
+  int64_t completion_tokens = -1;  // its completion_tokens field, else counted with --model; -1 = unknown
 };
 
 std::string text_field(const nlohmann::json& row, const char* key, const std::string& where, bool required) {
@@ -65,7 +69,7 @@ std::string text_field(const nlohmann::json& row, const char* key, const std::st
   throw InputError(where + ": '" + key + "' is " + it->type_name() + "; expected a string");
 }
 
-std::vector<Row> read_rows(const std::string& path) {
+std::vector<Row> read_rows(const std::string& path, const Tokenizer* tokenizer) {
   std::vector<Row> rows;
   read_jsonl(path, {.role = "the input file"}, [&](JsonlRow& line) {
     Row r;
@@ -73,21 +77,29 @@ std::vector<Row> read_rows(const std::string& path) {
     r.completion = text_field(r.json, "completion", line.where, true);
     r.answer = text_field(r.json, "answer", line.where, true);
     r.prompt = text_field(r.json, "prompt", line.where, false);
+    if (auto it = r.json.find("completion_tokens"); it != r.json.end()) {
+      if (!it->is_number_integer() || it->get<int64_t>() < 0)
+        throw InputError(line.where + ": 'completion_tokens' is " + it->dump() + "; expected a count >= 0");
+      r.completion_tokens = it->get<int64_t>();
+    } else if (tokenizer) {
+      r.completion_tokens = static_cast<int64_t>(tokenizer->encode(r.completion).size());
+    }
     rows.push_back(std::move(r));
   });
   if (rows.empty()) throw InputError(path + ": no lines to score");
   return rows;
 }
 
-std::vector<RewardInput> inputs_of(const std::vector<Row>& rows) {
+std::vector<RewardInput> inputs_of(const std::vector<Row>& rows, std::size_t begin, std::size_t end, int max_new_tokens) {
   std::vector<RewardInput> batch;
-  batch.reserve(rows.size());
-  for (const auto& r : rows) batch.push_back({r.prompt, r.completion, r.answer, r.json});
+  batch.reserve(end - begin);
+  for (std::size_t i = begin; i < end; ++i)
+    batch.push_back({rows[i].prompt, rows[i].completion, rows[i].answer, rows[i].json, rows[i].completion_tokens, max_new_tokens});
   return batch;
 }
 
-int bench(const std::vector<RewardConfig>& configs, const std::vector<Row>& rows) {
-  auto batch = inputs_of(rows);
+int bench(const std::vector<RewardConfig>& configs, const std::vector<Row>& rows, int max_new_tokens) {
+  auto batch = inputs_of(rows, 0, rows.size(), max_new_tokens);
   std::cout << fmt::format("{:<12} {:>12} {:>10} {:>16}\n", "reward", "completions", "seconds", "completions/s");
   for (const auto& c : configs) {
     auto fn = make_reward(c);
@@ -105,16 +117,15 @@ int bench(const std::vector<RewardConfig>& configs, const std::vector<Row>& rows
 int score(const ScoreOptions& o) {
   auto configs = parse_reward_list(o);
   RewardSet set(configs);  // checks every reward (e.g. the command program) before reading input
-  auto rows = read_rows(o.input);
-  if (o.bench) return bench(configs, rows);
+  const auto tokenizer = o.model.empty() ? nullptr : Tokenizer::load(o.model);
+  auto rows = read_rows(o.input, tokenizer.get());
+  if (o.bench) return bench(configs, rows, o.max_new_tokens);
   OutputFile out = o.output.empty() ? OutputFile::standard_output() : OutputFile(o.output);
   auto names = set.names();
   constexpr std::size_t kChunk = 1024;
   for (std::size_t begin = 0; begin < rows.size(); begin += kChunk) {
     std::size_t end = std::min(rows.size(), begin + kChunk);
-    std::vector<RewardInput> batch;
-    for (std::size_t i = begin; i < end; ++i) batch.push_back({rows[i].prompt, rows[i].completion, rows[i].answer, rows[i].json});
-    RewardScores s = set.score(batch);
+    RewardScores s = set.score(inputs_of(rows, begin, end, o.max_new_tokens));
     for (std::size_t i = begin; i < end; ++i) {
       nlohmann::json row = rows[i].json;
       nlohmann::json per = nlohmann::json::object();
@@ -139,7 +150,8 @@ void add_score_command(CLI::App& app, Action& action) {
       ->required();
   sub->add_option("--output,-o", o->output, "Where to write the scored lines (default stdout)");
   sub->add_option("--mode", o->base.mode,
-                  "format: " + option_list<FormatMode>("|") + "; gsm8k: " + option_list<Gsm8kMode>("|"));
+                  "format: " + option_list<FormatMode>("|") + "; gsm8k: " + option_list<Gsm8kMode>("|") +
+                      "; cosine (its verifier): " + option_list<EvalTask>("|"));
   sub->add_option("--pattern", o->base.pattern, "regex: the pattern (PCRE2) a completion must match");
   sub->add_option("--command", o->base.command, "command: the reward program and its arguments");
   sub->add_option("--timeout", o->base.timeout_s, "command: seconds to wait for one score")
@@ -149,6 +161,17 @@ void add_score_command(CLI::App& app, Action& action) {
   sub->add_option("--default-score", o->base.default_score, "command: score used on failure with --on-error default");
   sub->add_option("--format-score", o->base.format_score, "countdown: score of a well-formed wrong answer")
       ->capture_default_str();
+  sub->add_option("--buffer", o->base.buffer, "overlong: tokens before the limit where the penalty ramps up");
+  sub->add_option("--penalty", o->base.penalty, "overlong: the penalty at the limit")->capture_default_str();
+  sub->add_option("--max-len", o->base.max_len, "overlong, cosine: the length limit in tokens (default --max-new-tokens)");
+  sub->add_option("--ngram", o->base.ngram, "repetition: words per n-gram")->capture_default_str();
+  sub->add_option("--max-penalty", o->base.max_penalty, "repetition: the score of an all-repeating completion (<= 0)")
+      ->capture_default_str();
+  sub->add_option("--max-new-tokens", o->max_new_tokens, "overlong, cosine: the limit the completions were sampled under")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--model", o->model,
+                  "overlong, cosine: a model directory whose tokenizer counts each completion's tokens (lines without "
+                  "a completion_tokens field)");
   sub->add_flag("--bench", o->bench, "")->group("");  // hidden: time each reward, print completions/s
   sub->callback([&action, o] { action = [o] { return score(*o); }; });
 }

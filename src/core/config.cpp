@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -64,6 +65,15 @@ void visit(V& v, RewardConfig& c) {
   v("default_score", c.default_score);
   v("on_error", c.on_error);
   v("format_score", c.format_score);
+  v("buffer", c.buffer);
+  v("penalty", c.penalty);
+  v("max_len", c.max_len);
+  v("min_value_wrong", c.min_value_wrong);
+  v("max_value_wrong", c.max_value_wrong);
+  v("min_value_correct", c.min_value_correct);
+  v("max_value_correct", c.max_value_correct);
+  v("ngram", c.ngram);
+  v("max_penalty", c.max_penalty);
 }
 
 template <class V>
@@ -85,6 +95,10 @@ void visit(V& v, GrpoConfig& c) {
   v("delta", c.delta);
   v("advantage", c.advantage);
   v("top_entropy_quantile", c.top_entropy_quantile);
+  v("entropy_coef", c.entropy_coef);
+  v("reward_aggregation", c.reward_aggregation);
+  v("ref_sync_every", c.ref_sync_every);
+  v("ref_mixup_alpha", c.ref_mixup_alpha);
 }
 
 template <class V>
@@ -477,6 +491,15 @@ struct Emitter {
         opt_d("default_score", r.default_score, defaults.default_score);
         opt_s("on_error", option_name(r.on_error), option_name(defaults.on_error));
         opt_d("format_score", r.format_score, defaults.format_score);
+        opt_d("buffer", r.buffer, defaults.buffer);
+        opt_d("penalty", r.penalty, defaults.penalty);
+        opt_d("max_len", r.max_len, defaults.max_len);
+        opt_d("min_value_wrong", r.min_value_wrong, defaults.min_value_wrong);
+        opt_d("max_value_wrong", r.max_value_wrong, defaults.max_value_wrong);
+        opt_d("min_value_correct", r.min_value_correct, defaults.min_value_correct);
+        opt_d("max_value_correct", r.max_value_correct, defaults.max_value_correct);
+        opt_d("ngram", r.ngram, defaults.ngram);
+        opt_d("max_penalty", r.max_penalty, defaults.max_penalty);
         *out << YAML::EndMap;
       }
       *out << YAML::EndSeq;
@@ -666,6 +689,47 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
     }
     if (rw.name == RewardKind::Format && !rw.mode.empty()) r.choice<FormatMode>(rw.mode, p + ".mode");
     if (rw.name == RewardKind::Gsm8k && !rw.mode.empty()) r.choice<Gsm8kMode>(rw.mode, p + ".mode");
+    if (rw.name == RewardKind::Cosine && !rw.mode.empty()) r.choice<EvalTask>(rw.mode, p + ".mode");
+    const int limit = rw.max_len > 0 ? rw.max_len : ro.max_new_tokens;
+    if (rw.name == RewardKind::Overlong) {
+      r.check(rw.buffer >= 1 && rw.buffer <= limit, p + ".buffer",
+              fmt::format("is {}; the overlong reward needs the tokens before the limit ({}) where its penalty "
+                          "ramps up, from 1 to {} (DAPO: 4096 of 20480)",
+                          rw.buffer, limit, limit));
+      r.check(rw.penalty >= 0, p + ".penalty", fmt::format("is {}; must be >= 0 (the score at the limit is -penalty)", rw.penalty));
+    }
+    if (rw.name == RewardKind::Overlong || rw.name == RewardKind::Cosine)
+      r.check(rw.max_len >= 0, p + ".max_len", fmt::format("is {}; must be >= 0 (0 = rollout.max_new_tokens)", rw.max_len));
+    if (rw.name == RewardKind::Repetition) {
+      r.check(rw.ngram >= 1, p + ".ngram", fmt::format("is {}; must be >= 1 (words per n-gram)", rw.ngram));
+      r.check(rw.max_penalty <= 0, p + ".max_penalty",
+              fmt::format("is {}; must be <= 0 (the score of an all-repeating completion)", rw.max_penalty));
+    }
+    // A reward-specific key set on a reward that does not read it is a mistake (a key under the wrong entry).
+    const RewardConfig d;
+    auto only_for = [&](bool set, const char* key, std::initializer_list<RewardKind> kinds) {
+      if (!set || std::find(kinds.begin(), kinds.end(), rw.name) != kinds.end()) return;
+      std::string names;
+      for (RewardKind k : kinds) names += (names.empty() ? "" : ", ") + option_name(k);
+      r.fail(p + "." + key, fmt::format("the {} reward does not read {}; only {} do(es)", option_name(rw.name), key, names));
+    };
+    using K = RewardKind;
+    only_for(!rw.mode.empty(), "mode", {K::Format, K::Gsm8k, K::Cosine});
+    only_for(!rw.pattern.empty(), "pattern", {K::Regex});
+    only_for(!rw.command.empty(), "command", {K::Command});
+    only_for(rw.timeout_s != d.timeout_s, "timeout_s", {K::Command});
+    only_for(rw.default_score != d.default_score, "default_score", {K::Command});
+    only_for(rw.on_error != d.on_error, "on_error", {K::Command});
+    only_for(rw.format_score != d.format_score, "format_score", {K::Countdown});
+    only_for(rw.buffer != d.buffer, "buffer", {K::Overlong});
+    only_for(rw.penalty != d.penalty, "penalty", {K::Overlong});
+    only_for(rw.max_len != d.max_len, "max_len", {K::Overlong, K::Cosine});
+    only_for(rw.min_value_wrong != d.min_value_wrong, "min_value_wrong", {K::Cosine});
+    only_for(rw.max_value_wrong != d.max_value_wrong, "max_value_wrong", {K::Cosine});
+    only_for(rw.min_value_correct != d.min_value_correct, "min_value_correct", {K::Cosine});
+    only_for(rw.max_value_correct != d.max_value_correct, "max_value_correct", {K::Cosine});
+    only_for(rw.ngram != d.ngram, "ngram", {K::Repetition});
+    only_for(rw.max_penalty != d.max_penalty, "max_penalty", {K::Repetition});
   }
 
   const auto& g = c.grpo;
@@ -686,6 +750,23 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
   r.check(g.advantage != AdvantageEstimator::ReinforcePP || g.scale_rewards == ScaleRewards::Batch,
           "grpo.scale_rewards",
           "grpo.advantage reinforce_pp whitens the advantages over the batch: set grpo.scale_rewards: batch");
+  r.check(g.reward_aggregation == RewardAggregation::SumThenNormalize ||
+              (g.advantage == AdvantageEstimator::Grpo && g.scale_rewards == ScaleRewards::Group),
+          "grpo.reward_aggregation",
+          "normalize_then_sum normalises each reward within its group and whitens the sum over the batch (GDPO): it "
+          "takes the place of grpo.advantage and grpo.scale_rewards; leave them at grpo and group");
+  r.check(g.ref_sync_every >= 0, "grpo.ref_sync_every", fmt::format("is {}; must be >= 0 (0 = never)", g.ref_sync_every));
+  if (g.ref_sync_every > 0) {
+    r.check(g.beta > 0, "grpo.ref_sync_every",
+            "refreshes the KL reference, but grpo.beta is 0 (no reference model); set grpo.beta > 0 or remove it");
+    r.check(c.lora.r == 0, "grpo.ref_sync_every",
+            "with LoRA the reference is the base model (adapters off), which cannot be refreshed; remove it or lora.r");
+    r.check(g.ref_mixup_alpha > 0 && g.ref_mixup_alpha <= 1, "grpo.ref_mixup_alpha",
+            fmt::format("is {}; must be in (0, 1] (1 = copy the policy; TRL's default is 0.6)", g.ref_mixup_alpha));
+  } else {
+    r.check(g.ref_mixup_alpha == GrpoConfig{}.ref_mixup_alpha, "grpo.ref_mixup_alpha",
+            "is set but grpo.ref_sync_every is 0 (no refresh); set grpo.ref_sync_every (steps) too");
+  }
   const bool clip_family = g.loss_type != LossType::Cispo && g.loss_type != LossType::Sapo;
   r.check(clip_family || (g.clip_ratio_c == 0 && g.delta == 0), "grpo.loss_type",
           "cispo and sapo have no clipped surrogate: grpo.clip_ratio_c and grpo.delta apply to grpo, bnpo, dr_grpo "

@@ -27,15 +27,19 @@ constexpr int64_t kKeepLogitsBytes = int64_t{1} << 30;
 // Autograd function for chunked_token_logprobs. Logits exist one [rows chunk x vocabulary
 // block] at a time: a block's log-sum-exp (and, for the entropy, its sum of p * logit) are
 // combined across blocks, the target's logit is read from the block that holds it. Saves
-// hidden, weight, targets and the per-row log-sum-exp; the backward recomputes each block's
+// hidden, weight, targets, the per-row log-sum-exp and entropy; the backward recomputes each block's
 // logits (or, when they fit kKeepLogitsBytes, uses the forward's) and accumulates both gradients
 // with addmm_ (no [V, D] temporary per chunk).
 struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden /*[R,D]*/,
-                               const torch::Tensor& weight /*[V,D]*/, const torch::Tensor& targets /*[R]*/,
-                               double temperature, int64_t chunk_rows, int64_t vocab_block, int64_t keep_bytes,
-                               torch::Tensor entropy_out /*[R], or empty: not computed*/) {
+  // Returns {logp [R], entropy [R] (or [0] when not asked for)}.
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden /*[R,D]*/,
+                                                const torch::Tensor& weight /*[V,D]*/, const torch::Tensor& targets /*[R]*/,
+                                                double temperature, int64_t chunk_rows, int64_t vocab_block,
+                                                int64_t keep_bytes, bool with_entropy) {
     torch::NoGradGuard no_grad;
+    // An output nothing downstream uses gets an undefined gradient, not zeros: the backward then
+    // skips the entropy's term.
+    ctx->set_materialize_grads(false);
     const int64_t rows = hidden.size(0), V = weight.size(0);
     const auto ct = compute_type(hidden);
     const bool keep = (hidden.requires_grad() || weight.requires_grad()) &&
@@ -48,6 +52,7 @@ struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
     }
     auto logp = torch::empty({rows}, hidden.options().dtype(ct));       // [R]
     auto log_total = torch::empty({rows}, hidden.options().dtype(ct));  // [R]
+    auto entropy_out = torch::empty({with_entropy ? rows : 0}, hidden.options().dtype(ct));  // [R] or [0]
     for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
       const int64_t r1 = std::min(rows, r0 + chunk_rows), C = r1 - r0;
       auto h = hidden.narrow(0, r0, C);                  // [C, D]
@@ -82,18 +87,19 @@ struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
         entropy_out.narrow(0, r0, C).copy_(total - (share * torch::stack(p_dot_logits, 1)).sum(1));
       }
     }
-    ctx->save_for_backward({hidden, weight, targets, log_total});
+    ctx->save_for_backward({hidden, weight, targets, log_total, entropy_out});  // H per row: the entropy's gradient
     ctx->saved_data["temperature"] = temperature;
     ctx->saved_data["chunk_rows"] = chunk_rows;
     ctx->saved_data["vocab_block"] = vocab_block;
     if (keep) ctx->saved_data["kept_logits"] = kept;
-    return logp;
+    if (!with_entropy) ctx->mark_non_differentiable({entropy_out});
+    return {logp, entropy_out};
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_outputs) {
     auto saved = ctx->get_saved_variables();
-    auto hidden = saved[0], weight = saved[1], targets = saved[2], log_total = saved[3];
+    auto hidden = saved[0], weight = saved[1], targets = saved[2], log_total = saved[3], saved_entropy = saved[4];
     const double temperature = ctx->saved_data["temperature"].toDouble();
     const int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
     const int64_t vocab_block = ctx->saved_data["vocab_block"].toInt();
@@ -101,8 +107,12 @@ struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
     const torch::Tensor kept = ctx->saved_data.count("kept_logits") ? ctx->saved_data["kept_logits"].toTensor()
                                                                      : torch::Tensor();
     const auto ct = compute_type(hidden);
-    auto grad_logp = grad_outputs[0].to(ct);  // [R]
     const int64_t rows = hidden.size(0), V = weight.size(0);
+    auto grad_logp = grad_outputs[0].defined() ? grad_outputs[0].to(ct) : torch::zeros({rows}, hidden.options().dtype(ct));  // [R]
+    // The entropy's gradient, when a loss used it (an entropy bonus): g_H [R] and H [R].
+    const bool entropy_grad = grad_outputs.size() > 1 && grad_outputs[1].defined() && grad_outputs[1].numel() > 0;
+    const torch::Tensor grad_h_out = entropy_grad ? grad_outputs[1].to(ct) : torch::Tensor();
+    const torch::Tensor entropy = entropy_grad ? saved_entropy.to(ct) : torch::Tensor();  // [R]
     auto grad_hidden = torch::zeros(hidden.sizes(), hidden.options().dtype(ct));  // [R, D]
     auto grad_weight = torch::zeros(weight.sizes(), weight.options().dtype(ct));  // [V, D]
     const auto weight_ct = weight.to(ct);  // converted once, not per block          [V, D]
@@ -117,8 +127,19 @@ struct ChunkedLogProbFn : public torch::autograd::Function<ChunkedLogProbFn> {
       for (int64_t v0 = 0; v0 < V; v0 += vocab_block) {
         const int64_t Vb = std::min(V, v0 + vocab_block) - v0;
         auto logits = kept.defined() ? kept : block_logits(h, weight.narrow(0, v0, Vb), ct, temperature);  // [C, Vb]
-        // d logp[t] / d logits = onehot(t) - softmax, scaled by 1/temperature; built in place.
-        auto grad_logits = logits.sub_(lse).exp_().mul_(-g);                        // [C, Vb]
+        // d logp[t] / d z = onehot(t) - p, with z = logits / temperature, p = softmax(z); built in place.
+        // With the entropy H = -sum p log p: dH / dz = -p (log p + H), so the two together are
+        // onehot(t) g - p (g + g_H (log p + H)).
+        torch::Tensor grad_logits;                                                   // [C, Vb]
+        if (entropy_grad) {
+          auto log_p = logits.sub_(lse);                                             // [C, Vb]
+          auto weight_p = (log_p + entropy.narrow(0, r0, C).unsqueeze(1))
+                              .mul_(grad_h_out.narrow(0, r0, C).unsqueeze(1))
+                              .add_(g);                                              // [C, Vb]
+          grad_logits = log_p.exp_().mul_(weight_p).neg_();
+        } else {
+          grad_logits = logits.sub_(lse).exp_().mul_(-g);
+        }
         auto inside = (tgt >= v0).logical_and(tgt < v0 + Vb);                       // [C, 1]
         grad_logits.scatter_add_(1, (tgt - v0).clamp(0, Vb - 1), g * inside.to(ct));
         if (temperature != 1.0) grad_logits.div_(temperature);
@@ -139,8 +160,6 @@ TokenLogProbs chunked_token_logprobs(const torch::Tensor& hidden, const torch::T
   const auto n = hidden.size(0), t = hidden.size(1), d = hidden.size(2);
   auto flat_h = hidden.reshape({n * t, d});       // [N*T, D]
   auto flat_t = targets.reshape({n * t}).to(torch::kLong);  // [N*T]
-  // autograd::Function takes no undefined tensors: an empty one stands for "not asked for".
-  auto entropy = torch::empty({with_entropy ? n * t : 0}, hidden.options().dtype(compute_type(hidden)));  // [N*T]
   if (temperature <= 0) temperature = 1.0;
   // Row chunks of up to 4096 rows; vocabulary blocks of about 16 MiB of float32 logits per chunk
   // (at least 1024 entries), so that the blocks are reused from the allocator's cache instead of
@@ -149,9 +168,9 @@ TokenLogProbs chunked_token_logprobs(const torch::Tensor& hidden, const torch::T
   if (chunk_rows <= 0) chunk_rows = std::min<int64_t>(std::max<int64_t>(n * t, 1), 4096);
   if (vocab_block <= 0) vocab_block = std::max<int64_t>(1024, (int64_t{4} << 20) / chunk_rows);
   if (keep_bytes < 0) keep_bytes = kKeepLogitsBytes;
-  auto logp =
-      ChunkedLogProbFn::apply(flat_h, weight, flat_t, temperature, chunk_rows, vocab_block, keep_bytes, entropy);
-  return {logp.view({n, t}), with_entropy ? entropy.view({n, t}) : torch::Tensor()};
+  auto out =
+      ChunkedLogProbFn::apply(flat_h, weight, flat_t, temperature, chunk_rows, vocab_block, keep_bytes, with_entropy);
+  return {out[0].view({n, t}), with_entropy ? out[1].view({n, t}) : torch::Tensor()};
 }
 
 }  // namespace r1

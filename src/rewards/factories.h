@@ -38,6 +38,9 @@ std::unique_ptr<RewardFunction> make_exact_reward(const RewardConfig& config);
 std::unique_ptr<RewardFunction> make_regex_reward(const RewardConfig& config);
 std::unique_ptr<RewardFunction> make_choice_reward(const RewardConfig& config);
 std::unique_ptr<RewardFunction> make_command_reward(const RewardConfig& config);
+std::unique_ptr<RewardFunction> make_overlong_reward(const RewardConfig& config);
+std::unique_ptr<RewardFunction> make_cosine_reward(const RewardConfig& config);
+std::unique_ptr<RewardFunction> make_repetition_reward(const RewardConfig& config);
 
 // Countdown numbers and target from a dataset row's metadata (numbers | nums, target), the target
 // falling back to the reference answer; InputError naming the fields when absent.

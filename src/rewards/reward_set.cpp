@@ -23,6 +23,9 @@ std::unique_ptr<RewardFunction> make_reward(const RewardConfig& config) {
     case RewardKind::Regex: return make_regex_reward(config);
     case RewardKind::Choice: return make_choice_reward(config);
     case RewardKind::Command: return make_command_reward(config);
+    case RewardKind::Overlong: return make_overlong_reward(config);
+    case RewardKind::Cosine: return make_cosine_reward(config);
+    case RewardKind::Repetition: return make_repetition_reward(config);
   }
   throw std::logic_error("make_reward: unhandled reward kind");
 }
@@ -40,6 +43,12 @@ RewardSet::RewardSet(const std::vector<RewardConfig>& configs) {
 std::vector<std::string> RewardSet::names() const {
   std::vector<std::string> out;
   for (const auto& e : entries_) out.push_back(e.key);
+  return out;
+}
+
+std::vector<double> RewardSet::weights() const {
+  std::vector<double> out;
+  for (const auto& e : entries_) out.push_back(e.weight);
   return out;
 }
 

@@ -39,6 +39,20 @@ torch::Tensor compute_advantages(const torch::Tensor& rewards, int group_size, S
   return (centred / (std + eps)).to(torch::kFloat32);
 }
 
+torch::Tensor normalize_then_sum_advantages(const torch::Tensor& scores, const std::vector<double>& weights,
+                                            int group_size, double eps) {
+  TORCH_CHECK(scores.dim() == 2 && scores.size(0) % group_size == 0 &&
+                  scores.size(1) == static_cast<int64_t>(weights.size()),
+              "scores must be [B*G, K] with K weights");
+  const int64_t k = scores.size(1);
+  auto grouped = scores.to(torch::kFloat64).view({-1, group_size, k});               // [B, G, K]
+  auto z = (grouped - grouped.mean(1, /*keepdim=*/true)) /
+           (grouped.std(1, /*unbiased=*/true, /*keepdim=*/true) + eps);              // [B, G, K]
+  auto w = torch::tensor(weights, torch::kFloat64);                                  // [K]
+  auto summed = (z * w).sum(-1).reshape({-1});                                       // [B*G]
+  return ((summed - summed.mean()) / (summed.std(/*unbiased=*/true) + eps)).to(torch::kFloat32);
+}
+
 torch::Tensor kl_estimate(const torch::Tensor& logp, const torch::Tensor& ref_logp, KlEstimator estimator) {
   auto log_ratio = ref_logp - logp;  // log(pi_ref / pi)
   switch (estimator) {
@@ -141,6 +155,12 @@ PolicyLossOutput policy_loss(const PolicyLossInput& in, const GrpoConfig& cfg, c
     TORCH_CHECK(in.ref_logp.defined(), "beta > 0 needs reference log-probs");
     kl = kl_estimate(in.logp, in.ref_logp, cfg.kl_estimator);
     total = total + cfg.beta * kl;
+  }
+  if (cfg.entropy_coef != 0) {
+    // Entropy bonus (verl's entropy_coeff): - entropy_coef H per token, aggregated like the rest
+    // of the loss, over every completion token.
+    TORCH_CHECK(in.entropy.defined(), "entropy_coef needs the token entropies");
+    total = total - cfg.entropy_coef * in.entropy.to(total.scalar_type());
   }
   auto weights = norm.token_weights(mask);
   PolicyLossOutput out;

@@ -67,7 +67,12 @@ Trainer::Trainer(Config config, ResumeOptions resume, Communicator* comm)
   trainable_ = config_.lora.r > 0 ? attach_lora() : policy_.model->parameters();
   // With LoRA the KL reference is the base: the policy with its adapters switched off.
   if (config_.grpo.beta > 0 && config_.lora.r == 0) {
-    reference_ = load_model(config_.model.path, resolve_dtype(config_.model.dtype, device_), device_);
+    // A refreshed reference (grpo.ref_sync_every) is saved in the checkpoint and resumes from there.
+    std::filesystem::path source = config_.model.path;
+    if (run_.checkpoint() && std::filesystem::exists(*run_.checkpoint() / "reference" / "config.json"))
+      source = *run_.checkpoint() / "reference";
+    reference_ = load_model(source, resolve_dtype(config_.model.dtype, device_), device_);
+    if (source != config_.model.path) spdlog::info("KL reference resumed from {} (refreshed during the run)", source.string());
     reference_->model->eval();
     for (auto& p : reference_->model->parameters()) p.requires_grad_(false);
   }
@@ -116,6 +121,7 @@ void Trainer::run() {
 
       const auto update_start = std::chrono::steady_clock::now();
       UpdateStats stats = update(batch);
+      if (config_.grpo.ref_sync_every > 0 && step % config_.grpo.ref_sync_every == 0) refresh_reference();
       stats.peak_memory_gib = peak_memory_gib();
 
       StepTimings timings{batch.stats.generate_s, batch.stats.reward_s, seconds_since(update_start),
@@ -225,7 +231,9 @@ RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_pro
   inputs.reserve(batch.num_completions());
   for (const auto& g : batch.groups) {
     const auto& ex = dataset_[g.example_index];
-    for (const auto& s : g.samples) inputs.push_back({g.prompt_text, s.completion.text, ex.answer, ex.metadata});
+    for (const auto& s : g.samples)
+      inputs.push_back({g.prompt_text, s.completion.text, ex.answer, ex.metadata,
+                        static_cast<int64_t>(s.completion.token_ids.size()), config_.rollout.max_new_tokens});
   }
   RewardScores scores = rewards_.score(inputs);
   const auto names = rewards_.names();
@@ -284,6 +292,15 @@ bool Trainer::any_rank_stopping() {
 
 void Trainer::compute_advantages(RolloutBatch& batch) const {
   if (batch.num_completions() == 0) return;
+  if (config_.grpo.reward_aggregation == RewardAggregation::NormalizeThenSum) {
+    const auto weights = rewards_.weights();
+    std::vector<double> scores;  // [B*G, K] prompt-major
+    for (const auto& g : batch.groups)
+      for (const auto& s : g.samples) scores.insert(scores.end(), s.scores.begin(), s.scores.end());
+    auto table = torch::tensor(scores, torch::kFloat64).view({-1, static_cast<int64_t>(weights.size())});
+    batch.set_advantages(normalize_then_sum_advantages(table, weights, config_.rollout.group_size));
+    return;
+  }
   batch.set_advantages(
       r1::compute_advantages(batch.rewards(), config_.rollout.group_size, config_.grpo.scale_rewards,
                              config_.grpo.advantage));
@@ -592,6 +609,14 @@ void Trainer::evaluate(int64_t step) {
                report.summary.problems);
 }
 
+void Trainer::refresh_reference() {
+  // TRL's SyncRefModelCallback (after Rafailov et al.'s TR-DPO): ref <- alpha policy + (1 - alpha) ref.
+  torch::NoGradGuard no_grad;
+  const double alpha = config_.grpo.ref_mixup_alpha;
+  auto policy = policy_.model->named_parameters();
+  for (auto& item : reference_->model->named_parameters()) item.value().mul_(1.0 - alpha).add_(policy[item.key()], alpha);
+}
+
 void Trainer::save(int64_t step) {
   if (!comm_.is_main()) {  // rank 0 writes the checkpoint; a sharded optimizer sends it this rank's part
     optimizer_->save_shard();
@@ -600,7 +625,10 @@ void Trainer::save(int64_t step) {
   state_.step = step;
   state_.data_cursor = sampler_.cursor();
   state_.seed = config_.train.seed;
-  auto dir = run_.save(step, policy_.model, policy_.config, *optimizer_, state_.to_json());
+  // Once refreshed, the reference is no longer model.path's weights: it travels with the checkpoint.
+  const bool refreshed = config_.grpo.ref_sync_every > 0 && step >= config_.grpo.ref_sync_every;
+  auto dir = run_.save(step, policy_.model, policy_.config, *optimizer_, state_.to_json(),
+                       refreshed ? &reference_->model : nullptr);
   spdlog::info("saved checkpoint {}", dir.string());
 }
 

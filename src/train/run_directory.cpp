@@ -106,7 +106,7 @@ void RunDirectory::open(int64_t resumed_step, const std::vector<std::string>& lo
 JsonlLog& RunDirectory::log(const std::string& name) { return *logs_.at(name); }
 
 fs::path RunDirectory::save(int64_t step, CausalLM& model, const TransformerConfig& arch, Optimizer& optimizer,
-                            nlohmann::json state) {
+                            nlohmann::json state, CausalLM* reference) {
   const int keep_last = use_ == ConfigUse::Sft ? config_.sft.keep_last : config_.train.keep_last;
   state["kind"] = kind_of(use_);
   state["run_config"] = defining_lines();
@@ -120,6 +120,7 @@ fs::path RunDirectory::save(int64_t step, CausalLM& model, const TransformerConf
     } else {
       save_model(model, arch, tmp, tokenizer_source_);
     }
+    if (reference) save_model(*reference, arch, tmp / "reference", tokenizer_source_);
     optimizer.save(tmp);
     write_file(tmp / "trainer_state.json", state.dump(2) + "\n");
   });

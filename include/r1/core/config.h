@@ -36,15 +36,24 @@ struct RolloutConfig {
 };
 
 struct RewardConfig {
-  RewardKind name = RewardKind::Format;  // format | tag_count | math | gsm8k | countdown | exact | regex | choice | command
+  RewardKind name = RewardKind::Format;  // format | tag_count | math | ... | overlong | cosine | repetition
   double weight = 1.0;         // weight in the summed reward
-  std::string mode;            // reward-specific mode, e.g. format strict|lenient, gsm8k strict|flexible
+  std::string mode;            // reward-specific mode: format strict|lenient, gsm8k strict|flexible, cosine's verifier
   std::string pattern;         // regex: the pattern a completion must match
   std::string command;         // command: the program (and arguments) to start
   double timeout_s = 30.0;     // command: seconds to wait for one score
   double default_score = 0.0;  // command: score used when the program fails, if on_error=default
   OnError on_error = OnError::Error;  // command: error | default
   double format_score = 0.1;   // countdown: score of a well-formed but wrong answer
+  int buffer = 0;              // overlong: tokens before the limit where the penalty ramps up (DAPO's L_cache)
+  double penalty = 1.0;        // overlong: the penalty at the limit (score -penalty)
+  int max_len = 0;             // overlong, cosine: the length limit in tokens; 0 = rollout.max_new_tokens
+  double min_value_wrong = 0.0;     // cosine: a wrong answer at max_len
+  double max_value_wrong = -0.5;    // cosine: a wrong answer of length 0
+  double min_value_correct = 0.5;   // cosine: a correct answer at max_len
+  double max_value_correct = 1.0;   // cosine: a correct answer of length 0
+  int ngram = 3;               // repetition: words per n-gram
+  double max_penalty = -1.0;   // repetition: the score when every n-gram repeats (<= 0)
 };
 
 struct GrpoConfig {
@@ -65,6 +74,10 @@ struct GrpoConfig {
   double delta = 0;                      // upper bound of the ratio for every advantage (INTELLECT-2); 0 = off
   AdvantageEstimator advantage = AdvantageEstimator::Grpo;  // grpo | rloo | reinforce_pp
   double top_entropy_quantile = 1.0;     // train on this fraction of tokens, the highest-entropy ones (1 = all)
+  double entropy_coef = 0;               // entropy bonus: the loss minus entropy_coef x the mean token entropy
+  RewardAggregation reward_aggregation = RewardAggregation::SumThenNormalize;  // how several rewards combine
+  int ref_sync_every = 0;                // steps between reference refreshes (needs beta > 0); 0 = never
+  double ref_mixup_alpha = 0.6;          // refresh: ref = alpha policy + (1 - alpha) ref
 };
 
 struct OptimConfig {

@@ -59,6 +59,16 @@ constexpr auto option_table(AdvantageEstimator) {
   };
 }
 
+enum class RewardAggregation { SumThenNormalize, NormalizeThenSum };
+constexpr auto option_table(RewardAggregation) {
+  using E = RewardAggregation;
+  return std::array{
+      OptionInfo<E>{E::SumThenNormalize, "sum_then_normalize", "the weighted sum of the rewards, then the advantage"},
+      OptionInfo<E>{E::NormalizeThenSum, "normalize_then_sum",
+                    "each reward normalised within its group, weighted sum, whitened over the batch (GDPO)"},
+  };
+}
+
 enum class ScaleRewards { Group, Batch, None };
 constexpr auto option_table(ScaleRewards) {
   using E = ScaleRewards;
@@ -120,7 +130,7 @@ constexpr auto option_table(OnError) {
   };
 }
 
-enum class RewardKind { Format, TagCount, Math, Gsm8k, Countdown, Exact, Regex, Choice, Command };
+enum class RewardKind { Format, TagCount, Math, Gsm8k, Countdown, Exact, Regex, Choice, Command, Overlong, Cosine, Repetition };
 constexpr auto option_table(RewardKind) {
   using E = RewardKind;
   return std::array{
@@ -133,6 +143,9 @@ constexpr auto option_table(RewardKind) {
       OptionInfo<E>{E::Regex, "regex", "1 when the completion matches `pattern`"},
       OptionInfo<E>{E::Choice, "choice", "the multiple-choice letter equals the reference"},
       OptionInfo<E>{E::Command, "command", "the score a program prints"},
+      OptionInfo<E>{E::Overlong, "overlong", "0, or down to -penalty over the last `buffer` tokens before the limit (DAPO)"},
+      OptionInfo<E>{E::Cosine, "cosine", "correctness scaled by length along a cosine (open-r1)"},
+      OptionInfo<E>{E::Repetition, "repetition", "max_penalty x the fraction of repeated word n-grams (open-r1)"},
   };
 }
 

@@ -9,7 +9,7 @@ namespace r1 {
 
 struct TokenLogProbs {
   torch::Tensor logp;     // [N, T], differentiable w.r.t. hidden and weight
-  torch::Tensor entropy;  // [N, T], detached; undefined unless asked for
+  torch::Tensor entropy;  // [N, T], differentiable like logp (an entropy bonus); undefined unless asked for
 };
 
 // Per-token log-probabilities (and, with_entropy, entropies) of `targets` under

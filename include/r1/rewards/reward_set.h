@@ -22,6 +22,8 @@ struct RewardInput {
   const std::string& completion;
   const std::string& answer;          // the reference answer
   const nlohmann::json& metadata;     // extra dataset fields, e.g. countdown numbers and target
+  int64_t completion_tokens = -1;     // the completion's length in tokens; -1 = unknown
+  int64_t max_new_tokens = 0;         // the limit it was sampled under; 0 = unknown
 };
 
 class RewardFunction {
@@ -51,6 +53,8 @@ class RewardSet {
   RewardScores score(const std::vector<RewardInput>& batch);
   // Reward keys in config order: the name, or name_2, name_3... when a name repeats.
   std::vector<std::string> names() const;
+  // Their weights, in the same order.
+  std::vector<double> weights() const;
 
  private:
   struct Entry {
@@ -93,6 +97,20 @@ bool gsm8k_answers_equal(const std::string& predicted, const std::string& refere
 // (|value - target| < 1e-5), `format_score` when an <answer> is present but wrong, else 0.
 double countdown_score(const std::string& completion, const std::vector<long long>& numbers, double target,
                        double format_score);
+
+// Length and repetition shaping (src/rewards/shaping.cpp).
+// DAPO's soft overlong punishment (Yu et al. 2025, eq. 13; TRL's get_soft_overlong_punishment):
+// 0 for length <= limit - buffer, then (limit - buffer - length) / buffer x penalty down to -penalty
+// at the limit, -penalty beyond it.
+double overlong_score(int64_t length, int64_t limit, int64_t buffer, double penalty);
+// open-r1's cosine-scaled correctness (Yeo et al. 2025, "Demystifying Long CoT"): with progress
+// p = min(length / max_len, 1), lo + (hi - lo)(1 + cos(p pi)) / 2, where (hi, lo) is (max_value_correct,
+// min_value_correct) for a correct answer and (max_value_wrong, min_value_wrong) for a wrong one: the
+// score at length 0 is hi, at max_len lo.
+double cosine_score(bool correct, int64_t length, int64_t max_len, const RewardConfig& values);
+// open-r1's n-gram repetition penalty: max_penalty x (1 - distinct / total) over the word n-grams of
+// the lower-cased, whitespace-split completion; 0 when it has fewer than `ngram` words.
+double repetition_score(const std::string& completion, int ngram, double max_penalty);
 
 // Multiple choice: the letter (A-J) a completion or reference answer names, if any.
 std::optional<char> extract_choice(const std::string& text);

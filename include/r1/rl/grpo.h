@@ -23,6 +23,13 @@ namespace r1 {
 torch::Tensor compute_advantages(const torch::Tensor& rewards /*[B*G]*/, int group_size, ScaleRewards scale_rewards,
                                  AdvantageEstimator estimator = AdvantageEstimator::Grpo, double eps = 1e-4);
 
+// grpo.reward_aggregation normalize_then_sum (GDPO, group reward-decoupled normalisation; TRL's multi_objective_aggregation):
+// each reward k normalised within its group, z_k = (r_k - group mean_k) / (group std_k + eps), the
+// weighted sum s = sum_k w_k z_k, then s whitened over the batch, (s - mean s) / (std s + eps).
+// Scores [B*G, K] prompt-major, one weight per column; returns advantages [B*G] float32.
+torch::Tensor normalize_then_sum_advantages(const torch::Tensor& scores /*[B*G,K]*/, const std::vector<double>& weights,
+                                            int group_size, double eps = 1e-4);
+
 // Per-group reward standard deviations [B], to find zero-variance groups.
 torch::Tensor group_std(const torch::Tensor& rewards /*[B*G]*/, int group_size);
 
@@ -50,7 +57,7 @@ struct PolicyLossInput {
   torch::Tensor ref_logp;    // [N, T] reference model log-probs; undefined when beta == 0
   torch::Tensor advantages;  // [N]
   torch::Tensor mask;        // [N, T] 1 for completion tokens that count, 0 for padding
-  torch::Tensor entropy;     // [N, T] token entropies (no grad); needed when top_entropy_quantile < 1
+  torch::Tensor entropy;     // [N, T] token entropies, differentiable; needed for top_entropy_quantile < 1 and entropy_coef
 };
 
 // The loss and its detached diagnostics, each a token-weighted sum over this micro-batch (divide by

@@ -90,6 +90,8 @@ class Trainer {
   void log_samples(int64_t step, const RolloutBatch& batch);
   void evaluate(int64_t step);
   void save(int64_t step);
+  // grpo.ref_sync_every: the KL reference moves toward the policy, ref = alpha policy + (1 - alpha) ref.
+  void refresh_reference();
   void log_memory_estimate() const;
   // lora.r > 0: freezes the base, adds fresh adapters (or loads lora.adapter_path, or the
   // resumed checkpoint's) and returns the adapter tensors, what the optimizer trains.

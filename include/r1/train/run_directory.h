@@ -54,8 +54,9 @@ class RunDirectory {
   // files, optimizer.pt, and `state` (plus its kind and the run-defining settings)
   // as trainer_state.json; keeps the newest keep_last. Returns the checkpoint directory.
   // The tokenizer files come from the run's newest checkpoint (model_source() before the first save).
+  // A `reference` model (a refreshed KL reference) is written as a model directory in reference/.
   std::filesystem::path save(int64_t step, CausalLM& model, const TransformerConfig& arch, Optimizer& optimizer,
-                             nlohmann::json state);
+                             nlohmann::json state, CausalLM* reference = nullptr);
 
   // `e` with the run's last good checkpoint named, for a write that failed during work.
   WriteError with_last_checkpoint(const WriteError& e) const;
