@@ -55,6 +55,25 @@ TEST(Model, LogitsMatchTheReferenceOnAPaddedBatch) {
   }
 }
 
+// Rows without left padding (the fixtures' row 1 is right-padded, row 2 unpadded) through the
+// mask-free causal path: the same logits as transformers' at the real positions, and as the masked path.
+TEST(Model, MaskFreeCausalPathMatchesTheReference) {
+  torch::NoGradGuard no_grad;
+  for (const auto& name : kFixtures) {
+    auto loaded = load_model(fixture(name), torch::kFloat32, torch::kCPU);
+    auto expected = expected_of(name);
+    auto ids = expected["input_ids"].narrow(0, 1, 2);     // [2, 7]
+    auto mask = expected["attention_mask"].narrow(0, 1, 2);
+    ASSERT_EQ(mask.select(1, 0).sum().item<int64_t>(), 2) << name << ": rows 1-2 must start with a token";
+    auto logits = loaded.model->logits(ids, torch::Tensor());  // [2, 7, V]
+    auto real = mask.to(torch::kBool).unsqueeze(-1).expand_as(logits);
+    auto reference = expected["logits"].narrow(0, 1, 2);
+    EXPECT_LE((logits - reference).abs().masked_select(real).max().item<double>(), 1e-4) << name;
+    auto masked = loaded.model->logits(ids, mask);
+    EXPECT_LE((logits - masked).abs().masked_select(real).max().item<double>(), 1e-5) << name;
+  }
+}
+
 TEST(Model, GreedyContinuationMatchesTheReference) {
   torch::NoGradGuard no_grad;
   for (const auto& name : kFixtures) {

@@ -116,6 +116,69 @@ TEST(Optimizer, ForeachUpdateIsBitIdenticalToTorchAdamW) {
   for (std::size_t i = 0; i < ours.size(); ++i) EXPECT_TRUE(torch::equal(ours[i], theirs[i])) << "parameter " << i;
 }
 
+// A bf16 parameter whose update gathers 300 micro-batch gradients of 1 + 2^-7 (exact in bf16):
+// in float32 the sum is 300 x 1.0078125 = 302.34375 exactly; a bf16 running sum rounds at every
+// addition (spacing 1 from 128, 2 from 256) and ends at 346. accumulate_gradients keeps the
+// float32 sum, which gradients() returns and step() applies.
+TEST(Optimizer, Bf16GradientsOfMicroBatchesAreSummedInFloat32) {
+  auto w = torch::zeros({3}, torch::kBFloat16).requires_grad_(true);
+  auto c = opt(0.1, 0, Schedule::Constant);
+  c.max_grad_norm = 0;
+  Optimizer optimizer({w}, c, 10);
+  auto bf16_sum = torch::zeros({3}, torch::kBFloat16);
+  for (int k = 0; k < 300; ++k) {
+    w.mutable_grad() = torch::full({3}, 1.0078125, torch::kBFloat16);  // what a backward leaves
+    bf16_sum += w.grad();
+    optimizer.accumulate_gradients();
+    ASSERT_FALSE(w.grad().defined()) << "cleared for the next micro-batch";
+  }
+  auto sums = optimizer.gradients();
+  ASSERT_EQ(sums.size(), 1u);
+  EXPECT_EQ(sums[0].scalar_type(), torch::kFloat32);
+  EXPECT_EQ(sums[0][1].item<float>(), 302.34375f);
+  EXPECT_EQ(bf16_sum[1].item<float>(), 346.0f) << "what summing in bf16 gives";
+  // The update uses the float32 sum: AdamW's first step moves each weight by -lr (m / sqrt(v) = 1).
+  ASSERT_TRUE(optimizer.step(0).applied);
+  EXPECT_NEAR(w[0].item<float>(), -0.1f, 1e-3);
+  optimizer.zero_grad();
+  EXPECT_EQ(optimizer.gradients()[0][0].item<float>(), 0.0f) << "zero_grad clears the sums";
+}
+
+// The fused kernel (what the optimizer runs on CUDA) against the foreach update over 4 steps with
+// weight decay, where this libtorch has it for the CPU (2.4+): the same arithmetic up to float32
+// rounding order.
+TEST(Optimizer, FusedAdamWMatchesTheForeachUpdate) {
+  if (!fused_adamw_available(torch::kCPU)) GTEST_SKIP() << "this libtorch has no fused AdamW on the CPU (2.4+)";
+  torch::manual_seed(4);
+  auto c = opt(0.01, 0, Schedule::Constant);
+  c.weight_decay = 0.05;
+  std::vector<torch::Tensor> p1, g1, m1, v1, p2, g2, m2, v2;
+  for (auto shape : {std::vector<int64_t>{7, 5}, std::vector<int64_t>{3}}) {
+    auto init = torch::randn(shape);
+    p1.push_back(init.clone());
+    p2.push_back(init.clone());
+    m1.push_back(torch::zeros(shape));
+    m2.push_back(torch::zeros(shape));
+    v1.push_back(torch::zeros(shape));
+    v2.push_back(torch::zeros(shape));
+  }
+  for (int64_t step = 1; step <= 4; ++step) {
+    g1.clear();
+    g2.clear();
+    for (const auto& p : p1) {
+      auto g = torch::randn(p.sizes());
+      g1.push_back(g.clone());
+      g2.push_back(g.clone());
+    }
+    adamw_update(p1, g1, m1, v1, step, 0.01, c, /*fused=*/false);
+    adamw_update(p2, g2, m2, v2, step, 0.01, c, /*fused=*/true);
+  }
+  for (std::size_t i = 0; i < p1.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(p1[i], p2[i], 1e-5, 1e-6)) << i;
+    EXPECT_TRUE(torch::allclose(v1[i], v2[i], 1e-5, 1e-7)) << i;
+  }
+}
+
 TEST(Checkpoint, AtomicLatestAndKeepLast) {
   test::TempDir dir;
   auto write_state = [](int64_t step) {

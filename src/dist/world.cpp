@@ -254,20 +254,18 @@ std::vector<std::string> Communicator::all_gather(const std::string& mine) {
   return out;
 }
 
-void Communicator::all_reduce_gradients(const std::vector<torch::Tensor>& params, int64_t bucket_bytes) {
+void Communicator::all_reduce_gradients(const std::vector<torch::Tensor>& all, int64_t bucket_bytes) {
   if (!group_) return;
   torch::NoGradGuard no_grad;
   std::size_t i = 0;
-  while (i < params.size()) {
-    // One bucket: consecutive parameters of one dtype up to bucket_bytes (at least one).
+  while (i < all.size()) {
+    // One bucket: consecutive gradients of one dtype up to bucket_bytes (at least one).
     std::vector<torch::Tensor> grads;
     int64_t bytes = 0;
-    const auto dtype = params[i].scalar_type();
-    while (i < params.size() && params[i].scalar_type() == dtype && (grads.empty() || bytes < bucket_bytes)) {
-      auto& p = const_cast<torch::Tensor&>(params[i]);
-      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-      grads.push_back(p.grad());
-      bytes += p.numel() * static_cast<int64_t>(p.element_size());
+    const auto dtype = all[i].scalar_type();
+    while (i < all.size() && all[i].scalar_type() == dtype && (grads.empty() || bytes < bucket_bytes)) {
+      grads.push_back(all[i]);
+      bytes += all[i].numel() * static_cast<int64_t>(all[i].element_size());
       ++i;
     }
     auto flat = torch::cat([&] {

@@ -71,19 +71,37 @@ torch::Tensor attention_mask_for(const torch::Tensor& allowed, torch::Dtype dtyp
 #endif
 }
 
-// q [N, H, T, D]; k, v [N, Hkv, S, D]; mask from attention_mask_for. Returns [N, H, T, D].
+// Causal attention over T positions from position 0, with no padding to mask: SDPA is asked for
+// is_causal with no mask tensor (so that it may pick a flash kernel), attend() sees an undefined
+// mask; the math fallback adds the 0 / -inf triangle [1, 1, 1, T, T].
+torch::Tensor causal_only_mask(int64_t T, torch::Dtype dtype, torch::Device device) {
+#if R1_HAS_SDPA
+  (void)T, (void)dtype, (void)device;
+  return {};
+#else
+  auto allowed = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(device)).tril();  // [T, T]
+  return attention_mask_for(allowed.view({1, 1, T, T}), dtype);
+#endif
+}
+
+// q [N, H, T, D]; k, v [N, Hkv, S, D]; mask from attention_mask_for, or undefined for plain causal
+// attention with S == T (causal_only_mask). Returns [N, H, T, D].
 torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                      const torch::Tensor& mask, double scale) {
   const int64_t N = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
   const int64_t Hkv = k.size(1), S = k.size(2), rep = H / Hkv;
+#if R1_HAS_SDPA
+  const bool causal = !mask.defined();
+  const auto attn_mask = causal ? c10::optional<torch::Tensor>() : c10::optional<torch::Tensor>(mask);
+#endif
 #if R1_HAS_SDPA_GQA
   (void)N, (void)T, (void)D, (void)S;
-  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale, /*enable_gqa=*/rep > 1);
+  return at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, causal, scale, /*enable_gqa=*/rep > 1);
 #elif R1_HAS_SDPA
   (void)T;
   auto ke = k.unsqueeze(2).expand({N, Hkv, rep, S, D}).reshape({N, H, S, D});  // [N, H, S, D]
   auto ve = v.unsqueeze(2).expand({N, Hkv, rep, S, D}).reshape({N, H, S, D});  // [N, H, S, D]
-  return at::scaled_dot_product_attention(q, ke, ve, mask, 0.0, false, scale);
+  return at::scaled_dot_product_attention(q, ke, ve, attn_mask, 0.0, causal, scale);
 #else
   // The exact math of scaled_dot_product_attention; the query heads of one KV head share
   // its keys without copying them.
@@ -261,7 +279,8 @@ torch::Tensor CausalLMImpl::forward_step(const torch::Tensor& tokens, const torc
 
 torch::Tensor CausalLMImpl::run_layers(torch::Tensor x, const Rotary& rope, const torch::Tensor& allowed,
                                        KVCache* cache) {
-  const auto mask = attention_mask_for(allowed, options_.dtype().toScalarType());
+  const auto dtype = options_.dtype().toScalarType();
+  const auto mask = allowed.defined() ? attention_mask_for(allowed, dtype) : causal_only_mask(x.size(1), dtype, x.device());
   int64_t i = 0;
   for (const auto& layer : *model->layers) {
     auto* block = layer->as<DecoderLayerImpl>();
@@ -280,6 +299,10 @@ torch::Tensor CausalLMImpl::run_layers(torch::Tensor x, const Rotary& rope, cons
 
 torch::Tensor CausalLMImpl::hidden_states(const torch::Tensor& input_ids, const torch::Tensor& attention_mask) {
   const int64_t T = input_ids.size(1);
+  if (!attention_mask.defined()) {  // every row starts at position 0: plain causal attention, no mask tensor
+    auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(input_ids.device()));  // [T]
+    return run_layers(model->embed_tokens(input_ids), rotary(positions.unsqueeze(0)), torch::Tensor(), nullptr);
+  }
   auto mask = attention_mask.to(torch::kInt64);                 // [N, T]
   auto positions = (mask.cumsum(1) - 1).clamp_min(0);           // [N, T]
   auto bool_opts = torch::TensorOptions().dtype(torch::kBool).device(input_ids.device());

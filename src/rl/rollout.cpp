@@ -133,12 +133,15 @@ TrainingBatch make_training_batch(const std::vector<SampleRef>& rows, int pad_id
     }
     adv_a[i] = static_cast<float>(rows[i].sample->advantage);
   }
-  return {ids.to(device), attn.to(device), targets.to(device), mask.to(device), adv.to(device), p};
+  bool left_padded = false;  // completions are right-padded, which causal attention never sees
+  for (const auto& r : rows) left_padded = left_padded || static_cast<int64_t>(r.group->prompt_ids.size()) < p;
+  return {ids.to(device), attn.to(device), targets.to(device), mask.to(device), adv.to(device), p, left_padded};
 }
 
 TokenLogProbs completion_logprobs(CausalLM& model, const TrainingBatch& batch, double temperature,
                                   bool with_entropy) {
-  auto hidden = model->hidden_states(batch.input_ids, batch.attention_mask);  // [N, P+T, D]
+  // Without left padding no mask is needed (the completions' right padding comes last).
+  auto hidden = model->hidden_states(batch.input_ids, batch.left_padded ? batch.attention_mask : torch::Tensor());  // [N, P+T, D]
   const int64_t t = batch.targets.size(1);
   // The hidden state at position i predicts token i + 1: positions P-1 .. P+T-2 predict the completion.
   auto h = hidden.narrow(1, batch.prompt_len - 1, t);  // [N, T, D]

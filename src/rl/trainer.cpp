@@ -361,6 +361,7 @@ Trainer::IterationSums Trainer::policy_iteration(const std::vector<TrainingBatch
                        micro[i].completion_mask, lp.entropy};
     auto out = policy_loss(in, config_.grpo, norm);
     out.loss.backward();
+    optimizer_->accumulate_gradients();  // bf16/fp16 models: the micro-batches summed in float32
     auto entropy = (lp.entropy * micro[i].completion_mask).sum();
     sums += torch::stack({out.loss.detach(), out.policy_loss, out.kl, entropy, out.clipped_low, out.clipped_high,
                           out.clipped_dual, out.policy_tokens, out.tokens})
@@ -402,7 +403,7 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
     if (config_.lora.dropout > 0) torch::manual_seed(step_seed(static_cast<uint64_t>(config_.train.seed), state_.updates, 7));
     optimizer_->zero_grad();
     const IterationSums sums = policy_iteration(micro, frozen, norm);
-    comm_.all_reduce_gradients(trainable_);  // each rank's gradient is its share of the sum
+    comm_.all_reduce_gradients(optimizer_->gradients());  // each rank's gradient is its share of the sum
     const bool finite = std::isfinite(sums.loss);
     OptimizerStep step;
     if (finite) step = optimizer_->step(state_.updates);

@@ -143,7 +143,8 @@ SftBatch make_sft_batch(const std::vector<const SftExample*>& examples, int pad_
 }
 
 torch::Tensor sft_target_logprobs(CausalLM& model, const SftBatch& batch) {
-  auto hidden = model->hidden_states(batch.input_ids, batch.attention_mask);  // [N, T, D]
+  // Examples start at position 0 and are right-padded: causal attention needs no mask.
+  auto hidden = model->hidden_states(batch.input_ids, torch::Tensor());  // [N, T, D]
   auto context = hidden.index({Slice(), Slice(torch::indexing::None, -1)});   // [N, T-1, D]
   return chunked_token_logprobs(context, model->lm_head_weight(), batch.targets, 1.0, /*with_entropy=*/false).logp;  // [N, T-1]
 }
@@ -218,6 +219,7 @@ SftResult run_sft(const Config& config, const ResumeOptions& resume) {
       auto logp = sft_target_logprobs(model, batch);                        // [N, T-1]
       auto loss = -(logp.to(torch::kFloat32) * batch.loss_mask).sum() / step_tokens;  // this micro-batch's share
       loss.backward();
+      optimizer.accumulate_gradients();  // bf16/fp16 models: the micro-batches summed in float32
       loss_sum += loss.item<double>();
       num_tokens += batch.attention_mask.sum().item<int64_t>();
     }

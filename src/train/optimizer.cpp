@@ -13,6 +13,7 @@
 #include "r1/core/error.h"
 #include "r1/core/output_file.h"
 #include "r1/dist/world.h"
+#include "r1/model/torch_features.h"
 
 namespace r1 {
 
@@ -54,12 +55,34 @@ void for_each_overlap(const std::vector<torch::Tensor>& params, const std::vecto
   }
 }
 
-// One AdamW update (step number `step`, learning rate `lr`) of parameters p with gradients g and
-// moments m, v: torch::optim::AdamW::step's arithmetic, in the same order, as foreach ops over every
-// tensor at once instead of a loop of per-parameter kernels.
-void adamw_foreach(std::vector<torch::Tensor>& p, std::vector<torch::Tensor>& g, std::vector<torch::Tensor>& m,
-                   std::vector<torch::Tensor>& v, int64_t step, double lr, const OptimConfig& cfg) {
+std::string shard_file_name(int rank, int size) { return fmt::format("optimizer.rank-{}-of-{}.pt", rank, size); }
+
+}  // namespace
+
+bool fused_adamw_available(const torch::Device& device) {
+  if (device.is_cuda()) return R1_HAS_FUSED_ADAMW_CUDA != 0;
+  return device.is_cpu() && R1_HAS_FUSED_ADAMW_CPU != 0;
+}
+
+void adamw_update(std::vector<torch::Tensor>& p, std::vector<torch::Tensor>& g, std::vector<torch::Tensor>& m,
+                  std::vector<torch::Tensor>& v, int64_t step, double lr, const OptimConfig& cfg, bool fused) {
+  if (p.empty()) return;
   const double beta1 = cfg.betas.at(0), beta2 = cfg.betas.at(1);
+  if (fused) {
+#if R1_HAS_FUSED_ADAMW_CUDA
+    TORCH_CHECK(fused_adamw_available(p.front().device()), "no fused AdamW kernel for ", p.front().device());
+    // The kernel reads the update count from a float32 tensor per parameter (one shared here).
+    auto count = torch::full({}, static_cast<double>(step), p.front().options().dtype(torch::kFloat32));
+    std::vector<torch::Tensor> steps(p.size(), count);
+    at::_fused_adamw_(p, g, m, v, /*max_exp_avg_sqs=*/{}, steps, lr, beta1, beta2, cfg.weight_decay, cfg.eps,
+                      /*amsgrad=*/false, /*maximize=*/false);
+    return;
+#else
+    throw std::logic_error("adamw_update: this libtorch has no fused AdamW");
+#endif
+  }
+  // torch::optim::AdamW::step's arithmetic, in the same order, as foreach ops over every tensor at
+  // once instead of a loop of per-parameter kernels.
   if (cfg.weight_decay != 0) at::_foreach_mul_(p, 1 - lr * cfg.weight_decay);  // decoupled weight decay
   const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
   const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(step));
@@ -73,10 +96,6 @@ void adamw_foreach(std::vector<torch::Tensor>& p, std::vector<torch::Tensor>& g,
   at::_foreach_addcdiv_(p, m, denom, -lr / bias_correction1);  // p -= lr / bc1 * m / denom
 }
 
-std::string shard_file_name(int rank, int size) { return fmt::format("optimizer.rank-{}-of-{}.pt", rank, size); }
-
-}  // namespace
-
 TrainingMemory training_memory(const std::vector<torch::Tensor>& params, int shards) {
   TrainingMemory m;
   bool masters = false;
@@ -85,7 +104,7 @@ TrainingMemory training_memory(const std::vector<torch::Tensor>& params, int sha
     m.weights += p.numel() * static_cast<int64_t>(p.element_size());
     masters = masters || p.scalar_type() != torch::kFloat32;
   }
-  m.gradients = m.weights;
+  m.gradients = m.weights + (masters ? 4 * m.parameters : 0);  // float32 sums beside the model-dtype gradients
   const int64_t n = std::max(1, shards);
   m.moments = (8 * m.parameters + n - 1) / n;
   m.masters = masters ? (4 * m.parameters + n - 1) / n : 0;
@@ -148,6 +167,38 @@ void Optimizer::zero_grad() {
   for (auto& p : params_) {
     if (p.grad().defined()) p.mutable_grad().zero_();
   }
+  accumulated_.clear();
+}
+
+void Optimizer::accumulate_gradients() {
+  if (!use_masters_) return;
+  torch::NoGradGuard no_grad;
+  accumulated_.resize(params_.size());
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    auto& g = params_[i].mutable_grad();
+    if (!g.defined()) continue;
+    if (accumulated_[i].defined()) accumulated_[i].add_(g);  // float32 += model dtype, in float32
+    else accumulated_[i] = g.to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true);
+    g = torch::Tensor();  // the next backward starts a fresh gradient in the model's dtype
+  }
+}
+
+std::vector<torch::Tensor> Optimizer::gradients() {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> out;
+  if (use_masters_) {
+    accumulate_gradients();  // the last micro-batch's, if the caller has not folded it yet
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      if (!accumulated_[i].defined()) accumulated_[i] = torch::zeros_like(params_[i], torch::kFloat32);
+      out.push_back(accumulated_[i]);
+    }
+    return out;
+  }
+  for (auto& p : params_) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    out.push_back(p.grad());
+  }
+  return out;
 }
 
 OptimizerStep Optimizer::step(int64_t update) {
@@ -156,10 +207,8 @@ OptimizerStep Optimizer::step(int64_t update) {
   out.lr = scheduled_lr(cfg_, update, total_updates_);
   torch::NoGradGuard no_grad;
   if (use_masters_) {
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      const auto& g = params_[i].grad();
-      masters_[i].mutable_grad() = g.defined() ? g.to(torch::kFloat32) : torch::zeros_like(masters_[i]);
-    }
+    const auto grads = gradients();  // float32 sums of the micro-batches
+    for (std::size_t i = 0; i < params_.size(); ++i) masters_[i].mutable_grad() = grads[i];
   }
   std::vector<torch::Tensor> params, grads;  // the parameters AdamW updates, and their gradients
   for (const auto& m : masters_) {
@@ -192,10 +241,9 @@ OptimizerStep Optimizer::sharded_step(int64_t update) {
   Shard& s = *shard_;
   // This rank's slice of every parameter, of its (already summed) gradient and of the state.
   std::vector<torch::Tensor> p, g, m, v;
+  const auto grads = gradients();
   for_each_overlap(params_, s.offsets, s.lo, s.hi, [&](std::size_t i, int64_t in_param, int64_t in_shard, int64_t n) {
-    const auto& grad = params_[i].grad();
-    g.push_back(grad.defined() ? grad.reshape(-1).narrow(0, in_param, n).to(torch::kFloat32)
-                               : torch::zeros({n}, s.exp_avg.options()));
+    g.push_back(grads[i].reshape(-1).narrow(0, in_param, n).to(torch::kFloat32));
     p.push_back(use_masters_ ? s.master.narrow(0, in_shard, n) : params_[i].view(-1).narrow(0, in_param, n));
     m.push_back(s.exp_avg.narrow(0, in_shard, n));
     v.push_back(s.exp_avg_sq.narrow(0, in_shard, n));
@@ -209,7 +257,7 @@ OptimizerStep Optimizer::sharded_step(int64_t update) {
   if (cfg_.max_grad_norm > 0 && out.grad_norm > cfg_.max_grad_norm)
     at::_foreach_mul_(g, cfg_.max_grad_norm / (out.grad_norm + 1e-6));
   ++s.step;
-  if (!p.empty()) adamw_foreach(p, g, m, v, s.step, out.lr, cfg_);
+  if (!p.empty()) adamw_update(p, g, m, v, s.step, out.lr, cfg_, p.front().is_cuda() && fused_adamw_available(p.front().device()));
   if (use_masters_) {
     for_each_overlap(params_, s.offsets, s.lo, s.hi, [&](std::size_t i, int64_t in_param, int64_t in_shard, int64_t n) {
       params_[i].view(-1).narrow(0, in_param, n).copy_(s.master.narrow(0, in_shard, n));
@@ -280,7 +328,7 @@ void Optimizer::adamw_step(const std::vector<torch::Tensor>& params, const std::
       m.push_back(exp_avg[i]);
       v.push_back(exp_avg_sq[i]);
     }
-    adamw_foreach(p, g, m, v, step, lr, cfg_);
+    adamw_update(p, g, m, v, step, lr, cfg_, p.front().is_cuda() && fused_adamw_available(p.front().device()));
   }
 }
 

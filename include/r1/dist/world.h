@@ -54,10 +54,9 @@ class Communicator {
   void all_reduce_max(torch::Tensor& t) { all_reduce(t, /*max=*/true, "an all-reduce"); }
   // Every rank's string, in rank order.
   std::vector<std::string> all_gather(const std::string& mine);
-  // Sums the gradients of `params` over the ranks, packed into flat buckets of about
-  // `bucket_bytes` (one collective per bucket, not per parameter). Parameters without a gradient
-  // contribute zeros.
-  void all_reduce_gradients(const std::vector<torch::Tensor>& params, int64_t bucket_bytes = 25 << 20);
+  // Sums `grads` (Optimizer::gradients(): one tensor per parameter) over the ranks in place, packed
+  // into flat buckets of about `bucket_bytes` (one collective per bucket, not per parameter).
+  void all_reduce_gradients(const std::vector<torch::Tensor>& grads, int64_t bucket_bytes = 25 << 20);
   void barrier();
   // Point to point, for payloads one rank holds (an optimizer shard on its way to rank 0's
   // checkpoint): `bytes` goes to rank `to`, which receives it with receive_bytes(from). Sent in

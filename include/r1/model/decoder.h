@@ -128,6 +128,9 @@ class CausalLMImpl : public torch::nn::Module {
 
   // Training path: full sequences, autograd. input_ids [N, T] int64, attention_mask [N, T]
   // (1 token, 0 padding; either side). Positions are cumsum(mask) - 1 as in Hugging Face.
+  // An undefined attention_mask means no row has padding before its tokens (right padding is
+  // harmless: it comes after every position it could change): positions 0..T-1 and plain causal
+  // attention without a mask tensor (SDPA's is_causal, free to pick a flash kernel).
   // Returns the final-normed hidden states [N, T, width]; padding positions hold garbage.
   torch::Tensor hidden_states(const torch::Tensor& input_ids, const torch::Tensor& attention_mask);
   torch::Tensor lm_head_weight();  // [V, width] (model.embed_tokens.weight when tied)

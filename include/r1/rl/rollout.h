@@ -86,6 +86,7 @@ struct TrainingBatch {
   torch::Tensor completion_mask;  // [N, T] float32, 1 = completion token that counts in the loss
   torch::Tensor advantages;       // [N] float32
   int64_t prompt_len = 0;         // P
+  bool left_padded = true;        // some prompt is shorter than P (else the model may skip the mask)
 };
 
 // `rows` as tensors on `device`. With mask_truncated, completions that hit max_new_tokens get an

@@ -27,14 +27,25 @@ struct OptimizerStep {
 };
 
 // Bytes one rank holds for the parameters `params` and their training state: the weights and
-// gradients in the model's dtype, AdamW's two float32 moments and (for models not in float32)
-// float32 master weights; the last two divided over `shards` ranks when sharded.
+// gradients in the model's dtype (plus, for models not in float32, the float32 gradient sums),
+// AdamW's two float32 moments and (for models not in float32) float32 master weights; the last
+// two divided over `shards` ranks when sharded.
 struct TrainingMemory {
   int64_t parameters = 0;
   int64_t weights = 0, gradients = 0, moments = 0, masters = 0;
   int64_t total() const { return weights + gradients + moments + masters; }
 };
 TrainingMemory training_memory(const std::vector<torch::Tensor>& params, int shards);
+
+// One AdamW update (decoupled weight decay, bias-corrected moments, as torch.optim.AdamW) of the
+// float32 tensors p with gradients g and moments m, v, all on one device, at update count `step`
+// (1-based) and learning rate `lr`. `fused`: at::_fused_adamw_, one kernel for the whole list
+// (only where fused_adamw_available says so); else foreach ops, bit-identical to
+// torch::optim::AdamW. The optimizer uses the fused kernel on CUDA.
+void adamw_update(std::vector<torch::Tensor>& p, std::vector<torch::Tensor>& g, std::vector<torch::Tensor>& m,
+                  std::vector<torch::Tensor>& v, int64_t step, double lr, const OptimConfig& cfg, bool fused = false);
+// Whether this libtorch has the fused AdamW kernel for `device` (CUDA: 2.0+, CPU: 2.4+).
+bool fused_adamw_available(const torch::Device& device);
 
 class Optimizer {
  public:
@@ -52,6 +63,14 @@ class Optimizer {
   ~Optimizer();
 
   void zero_grad();
+  // Call after each micro-batch's backward. For parameters not in float32 (bf16/fp16 models) the
+  // gradients are added to float32 accumulators and cleared, so that the micro-batches of an
+  // update are summed in float32 rather than in the model's dtype; a no-op for float32 models.
+  void accumulate_gradients();
+  // The update's gradient, one tensor per parameter (zeros where none arrived): the float32
+  // accumulators, or the float32 parameters' own .grad(). Summing these over the ranks before
+  // step() is the distributed gradient all-reduce.
+  std::vector<torch::Tensor> gradients();
   // Clips, checks for non-finite gradients, and applies one AdamW update at the
   // scheduled learning rate for update number `update`. Sharded: every rank calls it.
   OptimizerStep step(int64_t update);
@@ -78,6 +97,7 @@ class Optimizer {
   std::vector<torch::Tensor> params_;
   std::vector<torch::Tensor> masters_;  // float32 copies when params_ are not float32, else params_
   bool use_masters_ = false;
+  std::vector<torch::Tensor> accumulated_;  // with use_masters_: float32 gradient sums (undefined: none yet)
   OptimConfig cfg_;
   int64_t total_updates_;
   std::unique_ptr<torch::optim::AdamW> adamw_;  // unsharded
