@@ -97,23 +97,26 @@ TEST(Config, DistSectionIsValidated) {
   EXPECT_EQ(c.dist.timeout_s, 60);
 }
 
+// `--set` overrides that make exactly one problem, whose text holds `expected`.
+void expect_one_problem(std::vector<std::string> sets, const std::string& expected) {
+  Config c;
+  auto problems = check_config({"", std::move(sets)}, c, ConfigUse::Any);
+  ASSERT_EQ(problems.size(), 1u) << expected << (problems.empty() ? "" : "\n" + problems[0]);
+  EXPECT_NE(problems[0].find(expected), std::string::npos) << problems[0];
+}
+
 // The algorithm options of issue 19 are validated like every other key, each problem named.
 TEST(Config, AlgorithmOptionsAreValidated) {
   Config c;
-  const auto one = [&](std::vector<std::string> sets, const std::string& expected) {
-    auto problems = check_config({"", std::move(sets)}, c, ConfigUse::Any);
-    ASSERT_EQ(problems.size(), 1u) << expected;
-    EXPECT_NE(problems[0].find(expected), std::string::npos) << problems[0];
-  };
-  one({"grpo.loss_type=ppo"}, "grpo.loss_type: unknown value 'ppo'; use one of grpo, bnpo, dr_grpo, dapo, cispo, sapo");
-  one({"grpo.importance_sampling_level=group"}, "use one of token, sequence");
-  one({"grpo.advantage=ppo"}, "use one of grpo, rloo, reinforce_pp");
-  one({"grpo.clip_ratio_c=0.5"}, "grpo.clip_ratio_c: is 0.5; must be > 1");
-  one({"grpo.delta=1.1"}, "grpo.delta: is 1.1; must be > 1 + epsilon_high = 1.28");
-  one({"grpo.top_entropy_quantile=0"}, "grpo.top_entropy_quantile: is 0; must be in (0, 1]");
-  one({"grpo.sapo_temperature_neg=0"}, "grpo.sapo_temperature_neg: is 0; must be > 0");
-  one({"grpo.advantage=reinforce_pp"}, "grpo.scale_rewards: grpo.advantage reinforce_pp whitens");
-  one({"grpo.loss_type=cispo", "grpo.clip_ratio_c=3"}, "cispo and sapo have no clipped surrogate");
+  expect_one_problem({"grpo.loss_type=ppo"}, "grpo.loss_type: unknown value 'ppo'; use one of grpo, bnpo, dr_grpo, dapo, cispo, sapo");
+  expect_one_problem({"grpo.importance_sampling_level=group"}, "use one of token, sequence");
+  expect_one_problem({"grpo.advantage=ppo"}, "use one of grpo, rloo, reinforce_pp");
+  expect_one_problem({"grpo.clip_ratio_c=0.5"}, "grpo.clip_ratio_c: is 0.5; must be > 1");
+  expect_one_problem({"grpo.delta=1.1"}, "grpo.delta: is 1.1; must be > 1 + epsilon_high = 1.28");
+  expect_one_problem({"grpo.top_entropy_quantile=0"}, "grpo.top_entropy_quantile: is 0; must be in (0, 1]");
+  expect_one_problem({"grpo.sapo_temperature_neg=0"}, "grpo.sapo_temperature_neg: is 0; must be > 0");
+  expect_one_problem({"grpo.advantage=reinforce_pp"}, "grpo.scale_rewards: grpo.advantage reinforce_pp whitens");
+  expect_one_problem({"grpo.loss_type=cispo", "grpo.clip_ratio_c=3"}, "cispo and sapo have no clipped surrogate");
   EXPECT_TRUE(check_config({"", {"grpo.importance_sampling_level=sequence", "grpo.advantage=reinforce_pp",
                                  "grpo.scale_rewards=batch", "grpo.clip_ratio_c=3", "grpo.delta=4",
                                  "grpo.top_entropy_quantile=0.2"}},
@@ -125,26 +128,21 @@ TEST(Config, AlgorithmOptionsAreValidated) {
 
 TEST(Config, ShapingRewardsAndReferenceRefreshAreValidated) {
   Config c;
-  const auto one = [&](std::vector<std::string> sets, const std::string& expected) {
-    auto problems = check_config({"", std::move(sets)}, c, ConfigUse::Any);
-    ASSERT_EQ(problems.size(), 1u) << expected << (problems.empty() ? "" : "\n" + problems[0]);
-    EXPECT_NE(problems[0].find(expected), std::string::npos) << problems[0];
-  };
-  one({"rewards=[{name: overlong}]"}, "rewards[0].buffer: is 0; the overlong reward needs the tokens before the limit (512)");
-  one({"rewards=[{name: overlong, buffer: 600}]"}, "rewards[0].buffer: is 600");
-  one({"rewards=[{name: overlong, buffer: 600, max_len: 400}]"}, "from 1 to 400");
-  one({"rewards=[{name: overlong, buffer: 8, penalty: -1}]"}, "rewards[0].penalty: is -1; must be >= 0");
-  one({"rewards=[{name: repetition, max_penalty: 0.5}]"}, "rewards[0].max_penalty: is 0.5; must be <= 0");
-  one({"rewards=[{name: repetition, ngram: 0}]"}, "rewards[0].ngram: is 0; must be >= 1");
-  one({"rewards=[{name: cosine, mode: nope}]"}, "rewards[0].mode: unknown value 'nope'; use one of math, gsm8k");
-  one({"rewards=[{name: math, pattern: x}]"}, "rewards[0].pattern: the math reward does not read pattern; only regex");
-  one({"rewards=[{name: format}, {name: math, buffer: 8}]"}, "rewards[1].buffer: the math reward does not read buffer");
-  one({"grpo.ref_sync_every=10"}, "grpo.ref_sync_every: refreshes the KL reference, but grpo.beta is 0");
-  one({"grpo.ref_mixup_alpha=0.9"}, "grpo.ref_mixup_alpha: is set but grpo.ref_sync_every is 0");
-  one({"grpo.beta=0.04", "grpo.ref_sync_every=10", "grpo.ref_mixup_alpha=0"}, "grpo.ref_mixup_alpha: is 0; must be in (0, 1]");
-  one({"grpo.beta=0.04", "grpo.ref_sync_every=10", "lora.r=8"}, "with LoRA the reference is the base model");
-  one({"grpo.reward_aggregation=normalize_then_sum", "grpo.advantage=rloo"}, "grpo.reward_aggregation: normalize_then_sum");
-  one({"grpo.reward_aggregation=sum"}, "use one of sum_then_normalize, normalize_then_sum");
+  expect_one_problem({"rewards=[{name: overlong}]"}, "rewards[0].buffer: is 0; the overlong reward needs the tokens before the limit (512)");
+  expect_one_problem({"rewards=[{name: overlong, buffer: 600}]"}, "rewards[0].buffer: is 600");
+  expect_one_problem({"rewards=[{name: overlong, buffer: 600, max_len: 400}]"}, "from 1 to 400");
+  expect_one_problem({"rewards=[{name: overlong, buffer: 8, penalty: -1}]"}, "rewards[0].penalty: is -1; must be >= 0");
+  expect_one_problem({"rewards=[{name: repetition, max_penalty: 0.5}]"}, "rewards[0].max_penalty: is 0.5; must be <= 0");
+  expect_one_problem({"rewards=[{name: repetition, ngram: 0}]"}, "rewards[0].ngram: is 0; must be >= 1");
+  expect_one_problem({"rewards=[{name: cosine, mode: nope}]"}, "rewards[0].mode: unknown value 'nope'; use one of math, gsm8k");
+  expect_one_problem({"rewards=[{name: math, pattern: x}]"}, "rewards[0].pattern: the math reward does not read pattern; only regex");
+  expect_one_problem({"rewards=[{name: format}, {name: math, buffer: 8}]"}, "rewards[1].buffer: the math reward does not read buffer");
+  expect_one_problem({"grpo.ref_sync_every=10"}, "grpo.ref_sync_every: refreshes the KL reference, but grpo.beta is 0");
+  expect_one_problem({"grpo.ref_mixup_alpha=0.9"}, "grpo.ref_mixup_alpha: is set but grpo.ref_sync_every is 0");
+  expect_one_problem({"grpo.beta=0.04", "grpo.ref_sync_every=10", "grpo.ref_mixup_alpha=0"}, "grpo.ref_mixup_alpha: is 0; must be in (0, 1]");
+  expect_one_problem({"grpo.beta=0.04", "grpo.ref_sync_every=10", "lora.r=8"}, "with LoRA the reference is the base model");
+  expect_one_problem({"grpo.reward_aggregation=normalize_then_sum", "grpo.advantage=rloo"}, "grpo.reward_aggregation: normalize_then_sum");
+  expect_one_problem({"grpo.reward_aggregation=sum"}, "use one of sum_then_normalize, normalize_then_sum");
   EXPECT_TRUE(check_config({"", {"rewards=[{name: format}, {name: overlong, buffer: 64, penalty: 0.5}, "
                                  "{name: cosine, mode: gsm8k, max_len: 256}, {name: repetition, ngram: 4}]",
                                  "grpo.beta=0.04", "grpo.ref_sync_every=64", "grpo.ref_mixup_alpha=0.9",

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "r1/model/logprobs.h"
 #include "r1/rl/grpo.h"
 
@@ -153,6 +155,24 @@ TEST(ChunkedLogProbs, MatchesFullLogSoftmaxValuesAndGradients) {
   }
 }
 
+// Autograd's gradient of loss_at at w [rows, cols] (float64, requires grad) against central
+// differences in each entry.
+void expect_weight_gradient_matches(const std::function<torch::Tensor(const torch::Tensor&)>& loss_at,
+                                    const torch::Tensor& w) {
+  loss_at(w).backward();
+  auto grad = w.grad();
+  const double h = 1e-6;
+  for (int64_t i = 0; i < w.size(0); ++i) {
+    for (int64_t j = 0; j < w.size(1); ++j) {
+      auto wp = w.detach().clone(), wm = w.detach().clone();
+      wp[i][j] += h;
+      wm[i][j] -= h;
+      double fd = (loss_at(wp).item<double>() - loss_at(wm).item<double>()) / (2 * h);
+      EXPECT_NEAR(grad[i][j].item<double>(), fd, 1e-6) << i << "," << j;
+    }
+  }
+}
+
 TEST(PolicyLoss, GradientMatchesFiniteDifferencesOnTinyModel) {
   // A tiny "model": hidden = tanh(x W1), log-probs from the chunked head, GRPO loss.
   torch::manual_seed(1);
@@ -172,18 +192,7 @@ TEST(PolicyLoss, GradientMatchesFiniteDifferencesOnTinyModel) {
     auto lp = chunked_token_logprobs(torch::tanh(torch::matmul(x, w)), head, targets, 1.0, /*with_entropy=*/false, 2).logp;
     return policy_loss({lp, old, ref, adv, mask}, cfg, norm).loss;
   };
-  loss_at(w1).backward();
-  auto grad = w1.grad();
-  const double h = 1e-6;
-  for (int i = 0; i < 4; ++i) {
-    for (int j = 0; j < 6; ++j) {
-      auto wp = w1.detach().clone(), wm = w1.detach().clone();
-      wp[i][j] += h;
-      wm[i][j] -= h;
-      double fd = (loss_at(wp).item<double>() - loss_at(wm).item<double>()) / (2 * h);
-      EXPECT_NEAR(grad[i][j].item<double>(), fd, 1e-6) << i << "," << j;
-    }
-  }
+  expect_weight_gradient_matches(loss_at, w1);
 }
 
 
@@ -413,18 +422,7 @@ TEST(AlgorithmOptions, EntropyBonusGradientMatchesFiniteDifferences) {
     auto lp = chunked_token_logprobs(torch::tanh(torch::matmul(x, w)), head, targets, 1.0, /*with_entropy=*/true, 2);
     return policy_loss({lp.logp, old, torch::Tensor(), adv, mask, lp.entropy}, cfg, norm).loss;
   };
-  loss_at(w1).backward();
-  auto grad = w1.grad();
-  const double h = 1e-6;
-  for (int i = 0; i < 4; ++i) {
-    for (int j = 0; j < 6; ++j) {
-      auto wp = w1.detach().clone(), wm = w1.detach().clone();
-      wp[i][j] += h;
-      wm[i][j] -= h;
-      double fd = (loss_at(wp).item<double>() - loss_at(wm).item<double>()) / (2 * h);
-      EXPECT_NEAR(grad[i][j].item<double>(), fd, 1e-6) << i << "," << j;
-    }
-  }
+  expect_weight_gradient_matches(loss_at, w1);
 }
 
 // normalize_then_sum (GDPO), G = 2, two rewards weighted 1 and 0.5. Group 0 scores (1, 0) and (0, 0),
