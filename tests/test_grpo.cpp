@@ -173,26 +173,38 @@ void expect_weight_gradient_matches(const std::function<torch::Tensor(const torc
   }
 }
 
+// A tiny "model" in float64: hidden = tanh(x W1) [2, 3, 6], log-probs from a chunked head [7, 6];
+// two completions of 2 and 3 tokens, advantages 0.7 and -1.3, old log-probs fixed at -2 (so the
+// ratio moves with the weights).
+struct TinyModel {
+  torch::TensorOptions opts = torch::TensorOptions().dtype(torch::kFloat64);
+  torch::Tensor x, w1, head, targets, mask, adv, old;
+  explicit TinyModel(uint64_t seed) {
+    torch::manual_seed(seed);
+    x = torch::randn({2, 3, 4}, opts);
+    w1 = torch::randn({4, 6}, opts).requires_grad_(true);
+    head = torch::randn({7, 6}, opts);
+    targets = torch::randint(0, 7, {2, 3}, torch::kLong);
+    mask = torch::tensor({{1., 1., 0.}, {1., 1., 1.}}, opts);
+    adv = torch::tensor({0.7, -1.3}, opts);
+    old = torch::full({2, 3}, -2.0, opts);
+  }
+  TokenLogProbs logprobs(const torch::Tensor& w, bool with_entropy) const {
+    return chunked_token_logprobs(torch::tanh(torch::matmul(x, w)), head, targets, 1.0, with_entropy, 2);
+  }
+};
+
 TEST(PolicyLoss, GradientMatchesFiniteDifferencesOnTinyModel) {
-  // A tiny "model": hidden = tanh(x W1), log-probs from the chunked head, GRPO loss.
-  torch::manual_seed(1);
-  auto opts = torch::TensorOptions().dtype(torch::kFloat64);
-  auto x = torch::randn({2, 3, 4}, opts);
-  auto w1 = torch::randn({4, 6}, opts).requires_grad_(true);
-  auto head = torch::randn({7, 6}, opts);
-  auto targets = torch::randint(0, 7, {2, 3}, torch::kLong);
-  auto mask = torch::tensor({{1., 1., 0.}, {1., 1., 1.}}, opts);
-  auto adv = torch::tensor({0.7, -1.3}, opts);
-  auto old = torch::full({2, 3}, -2.0, opts);
+  TinyModel m(1);
   auto cfg = grpo_cfg(LossType::Grpo);
   cfg.beta = 0.05;
-  auto ref = torch::full({2, 3}, -1.5, opts);
   LossNormalizer norm{LossType::Grpo, 2, 5, 1, 3};
+  auto ref = torch::full({2, 3}, -1.5, m.opts);
   auto loss_at = [&](const torch::Tensor& w) {
-    auto lp = chunked_token_logprobs(torch::tanh(torch::matmul(x, w)), head, targets, 1.0, /*with_entropy=*/false, 2).logp;
-    return policy_loss({lp, old, ref, adv, mask}, cfg, norm).loss;
+    auto lp = m.logprobs(w, /*with_entropy=*/false).logp;
+    return policy_loss({lp, m.old, ref, m.adv, m.mask}, cfg, norm).loss;
   };
-  expect_weight_gradient_matches(loss_at, w1);
+  expect_weight_gradient_matches(loss_at, m.w1);
 }
 
 
@@ -401,28 +413,20 @@ TEST(ChunkedLogProbs, EntropyGradientMatchesFullLogSoftmax) {
   }
 }
 
-// The whole policy loss with an entropy bonus (and the KL term), differentiated through the tiny
-// model's chunked head, against central differences of the weights.
+// The whole policy loss with an entropy bonus, differentiated through the tiny model's chunked
+// head (the entropy's gradient included), against central differences of the weights.
 TEST(AlgorithmOptions, EntropyBonusGradientMatchesFiniteDifferences) {
-  torch::manual_seed(5);
-  auto opts = torch::TensorOptions().dtype(torch::kFloat64);
-  auto x = torch::randn({2, 3, 4}, opts);
-  auto w1 = torch::randn({4, 6}, opts).requires_grad_(true);
-  auto head = torch::randn({7, 6}, opts);
-  auto targets = torch::randint(0, 7, {2, 3}, torch::kLong);
-  auto mask = torch::tensor({{1., 1., 0.}, {1., 1., 1.}}, opts);
-  auto adv = torch::tensor({0.7, -1.3}, opts);
-  auto old = torch::full({2, 3}, -2.0, opts);  // fixed, so that the ratio moves with the weights
+  TinyModel m(5);
   GrpoConfig cfg;
   cfg.entropy_coef = 0.3;
   cfg.epsilon_high = 10;  // no clipping: the objective is smooth where the differences are taken
   cfg.epsilon = 0.99;
   LossNormalizer norm{LossType::Dapo, 2, 5, 1, 3};
   auto loss_at = [&](const torch::Tensor& w) {
-    auto lp = chunked_token_logprobs(torch::tanh(torch::matmul(x, w)), head, targets, 1.0, /*with_entropy=*/true, 2);
-    return policy_loss({lp.logp, old, torch::Tensor(), adv, mask, lp.entropy}, cfg, norm).loss;
+    auto lp = m.logprobs(w, /*with_entropy=*/true);
+    return policy_loss({lp.logp, m.old, torch::Tensor(), m.adv, m.mask, lp.entropy}, cfg, norm).loss;
   };
-  expect_weight_gradient_matches(loss_at, w1);
+  expect_weight_gradient_matches(loss_at, m.w1);
 }
 
 // normalize_then_sum (GDPO), G = 2, two rewards weighted 1 and 0.5. Group 0 scores (1, 0) and (0, 0),
