@@ -403,6 +403,30 @@ TEST(Trainer, ResumeWithChangedGroupSizeIsRefused) {
   EXPECT_TRUE(fs::exists(out / "checkpoints" / "step-000003")) << more.output;
 }
 
+// A checkpoint written before a key existed lists no line for it: resuming with the key at its
+// default passes (the older version behaved that way), with another value it is a change.
+TEST(Trainer, ResumeAcceptsKeysNewerThanTheCheckpointAtTheirDefault) {
+  TinyRun run;
+  auto out = run.dir.path / "run";
+  ASSERT_EQ(run_r1train(run.train(out, "--set train.steps=2")).exit_code, 0);
+  const auto state_file = out / "checkpoints" / "step-000002" / "trainer_state.json";
+  auto state = nlohmann::json::parse(std::ifstream(state_file));
+  nlohmann::json lines = nlohmann::json::array();
+  for (const auto& line : state["run_config"]) {
+    const auto text = line.get<std::string>();
+    if (text.rfind("grpo.entropy_coef:", 0) != 0 && text.rfind("grpo.ref_sync_every:", 0) != 0) lines.push_back(line);
+  }
+  ASSERT_EQ(lines.size() + 2, state["run_config"].size()) << state["run_config"].dump();
+  state["run_config"] = lines;
+  std::ofstream(state_file) << state.dump(2);
+  auto changed = run_r1train(run.train(out, "--set train.steps=3 --set grpo.entropy_coef=0.01"));
+  EXPECT_EQ(changed.exit_code, 2) << changed.output;
+  EXPECT_NE(changed.output.find("now grpo.entropy_coef: 0.01"), std::string::npos) << changed.output;
+  auto resumed = run_r1train(run.train(out, "--set train.steps=3"));
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_TRUE(fs::exists(out / "checkpoints" / "step-000003")) << resumed.output;
+}
+
 bool wait_for(const std::function<bool()>& cond, double seconds);
 
 // r1train running in the background; its exit code lands in a file when it ends.

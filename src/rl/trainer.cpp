@@ -362,7 +362,7 @@ Trainer::IterationSums Trainer::policy_iteration(const std::vector<TrainingBatch
     auto out = policy_loss(in, config_.grpo, norm);
     out.loss.backward();
     optimizer_->accumulate_gradients();  // bf16/fp16 models: the micro-batches summed in float32
-    auto entropy = (lp.entropy * micro[i].completion_mask).sum();
+    auto entropy = (lp.entropy.detach() * micro[i].completion_mask).sum();  // a diagnostic: no graph kept
     sums += torch::stack({out.loss.detach(), out.policy_loss, out.kl, entropy, out.clipped_low, out.clipped_high,
                           out.clipped_dual, out.policy_tokens, out.tokens})
                 .to(torch::kFloat64);
@@ -611,7 +611,7 @@ void Trainer::evaluate(int64_t step) {
 }
 
 void Trainer::refresh_reference() {
-  // TRL's SyncRefModelCallback (after Rafailov et al.'s TR-DPO): ref <- alpha policy + (1 - alpha) ref.
+  // TRL's SyncRefModelCallback (TR-DPO, Gorbatovski et al. 2024): ref <- alpha policy + (1 - alpha) ref.
   torch::NoGradGuard no_grad;
   const double alpha = config_.grpo.ref_mixup_alpha;
   auto policy = policy_.model->named_parameters();

@@ -1,11 +1,13 @@
 #include "r1/train/checkpoint.h"
 
+#include <set>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -147,10 +149,17 @@ std::optional<fs::path> find_resume_checkpoint(const fs::path& run_dir, const Re
 }
 
 void check_resume_settings(const fs::path& checkpoint, const std::vector<std::string>& saved,
-                           const std::vector<std::string>& now, bool allow_config_change) {
+                           const std::vector<std::string>& now, bool allow_config_change,
+                           const std::vector<std::string>& defaults) {
+  auto key_of = [](const std::string& line) { return line.substr(0, line.find(": ")); };
+  std::set<std::string> saved_keys;
+  for (const auto& line : saved) saved_keys.insert(key_of(line));
   std::string list;
   for (const auto& line : now) {
-    if (std::find(saved.begin(), saved.end(), line) == saved.end()) list += "\n  now " + line;
+    if (std::find(saved.begin(), saved.end(), line) != saved.end()) continue;
+    const bool newer_key_at_default = !saved_keys.count(key_of(line)) &&
+                                      std::find(defaults.begin(), defaults.end(), line) != defaults.end();
+    if (!newer_key_at_default) list += "\n  now " + line;
   }
   if (list.empty()) return;
   if (!allow_config_change) {

@@ -92,7 +92,8 @@ nlohmann::json RunDirectory::resume_state() const {
   std::vector<std::string> saved;
   for (const auto& line : state["run_config"])
     if (line.is_string()) saved.push_back(line.get<std::string>());
-  check_resume_settings(*checkpoint_, saved, defining_lines(), resume_.allow_config_change);
+  check_resume_settings(*checkpoint_, saved, defining_lines(), resume_.allow_config_change,
+                        run_defining_lines(Config{}, use_));
   return state;
 }
 

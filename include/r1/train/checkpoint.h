@@ -41,8 +41,11 @@ std::optional<std::filesystem::path> find_resume_checkpoint(const std::filesyste
 
 // Compares the settings that alter a run, as saved in a checkpoint ("section.key: value" lines),
 // with the current ones: InputError listing the changed lines, unless allow_config_change (then
-// a warning).
+// a warning). A current line whose key the checkpoint does not list at all (a key added to
+// r1train after the checkpoint was written) passes when it is among `defaults` (the lines of a
+// default config): a new key at its default keeps what the older version did.
 void check_resume_settings(const std::filesystem::path& checkpoint, const std::vector<std::string>& saved,
-                           const std::vector<std::string>& now, bool allow_config_change);
+                           const std::vector<std::string>& now, bool allow_config_change,
+                           const std::vector<std::string>& defaults = {});
 
 }  // namespace r1
