@@ -403,7 +403,8 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
     if (config_.lora.dropout > 0) torch::manual_seed(step_seed(static_cast<uint64_t>(config_.train.seed), state_.updates, 7));
     optimizer_->zero_grad();
     const IterationSums sums = policy_iteration(micro, frozen, norm);
-    comm_.all_reduce_gradients(optimizer_->gradients());  // each rank's gradient is its share of the sum
+    if (comm_.distributed())  // each rank's gradient is its share of the sum
+      comm_.all_reduce_gradients(optimizer_->gradients());
     const bool finite = std::isfinite(sums.loss);
     OptimizerStep step;
     if (finite) step = optimizer_->step(state_.updates);
