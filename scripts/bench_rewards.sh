@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 n=${2:-100000}
 bin=$build/r1train
-data=$root/../shared/data
+data=$root/data/benchmarks
 [[ -x $bin ]] || { echo "no $bin; build first" >&2; exit 2; }
 [[ -d $data ]] || { echo "no $data (MATH-500 and GSM8K copies)" >&2; exit 2; }
 tmp=$(mktemp -d)

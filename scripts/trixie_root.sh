@@ -5,7 +5,7 @@
 #
 #   scripts/trixie_root.sh ensure ROOT PACKAGE...   create ROOT if needed; install the missing packages
 #   scripts/trixie_root.sh run ROOT REPO COMMAND    run COMMAND (bash) in ROOT with REPO at /r1train,
-#                                                   ../shared at /shared, /proc and /dev mounted
+#                                                   /proc and /dev mounted
 set -euo pipefail
 
 mirror=${R1_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -58,12 +58,11 @@ case "$action" in
     ;;
   run)
     repo=$1 command=$2
-    mkdir -p "$root/r1train" "$root/shared"
+    mkdir -p "$root/r1train"
     mounts=()
     cleanup() { for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount "${mounts[i]}" 2>/dev/null || true; done; }
     trap cleanup EXIT
     mount --bind "$repo" "$root/r1train" && mounts+=("$root/r1train")
-    if [ -d "$repo/../shared" ]; then mount --bind "$repo/../shared" "$root/shared" && mounts+=("$root/shared"); fi
     mount -t proc proc "$root/proc" && mounts+=("$root/proc")
     mount --bind /dev "$root/dev" && mounts+=("$root/dev")
     in_root bash -c "cd /r1train && $command"

@@ -12,15 +12,8 @@
 namespace r1 {
 namespace {
 
-std::filesystem::path shared_data() {
-  auto dir = test::source_dir() / ".." / "shared" / "data";
-  if (!std::filesystem::is_directory(dir))
-    throw std::runtime_error("benchmark data directory " + dir.string() + " is missing (expected ../shared/data)");
-  return dir;
-}
-
 TEST(RewardsData, Math500SolutionsGradeCorrectAndShuffledAnswersIncorrect) {
-  auto ds = Dataset::load_jsonl(shared_data() / "math500_test.jsonl", DataConfig{.prompt_field = "problem"});
+  auto ds = Dataset::load_jsonl(test::benchmarks_dir() / "math500_test.jsonl", DataConfig{.prompt_field = "problem"});
   ASSERT_EQ(ds.size(), 500u);
   std::size_t correct = 0, rejected = 0;
   std::string misses, false_matches;
@@ -52,9 +45,9 @@ std::string with_thousands(const std::string& n) {
 
 TEST(RewardsData, Gsm8kSolutionsGradeCorrectStrictAndFlexible) {
   for (const char* file : {"gsm8k_train.jsonl", "gsm8k_test.jsonl"}) {
-    std::ifstream in(shared_data() / file);
+    std::ifstream in(test::benchmarks_dir() / file);
     ASSERT_TRUE(in) << file;
-    auto ds = Dataset::load_jsonl(shared_data() / file, DataConfig{.prompt_field = "question"});
+    auto ds = Dataset::load_jsonl(test::benchmarks_dir() / file, DataConfig{.prompt_field = "question"});
     // Completions written as a model would, from the benchmark's own text: the worked solution as
     // the reasoning, then the final number the solution states after "####", parsed here by the test
     // (not by the verifier) and re-printed with thousands separators and a "$".

@@ -60,6 +60,9 @@ struct TempDir {
 
 inline std::filesystem::path source_dir() { return R1_SOURCE_DIR; }
 
+// The benchmarks shipped in the repository (data/benchmarks/README.md).
+inline std::filesystem::path benchmarks_dir() { return source_dir() / "data" / "benchmarks"; }
+
 // One JSON value per non-empty line (metrics.jsonl, eval.jsonl, samples.jsonl).
 inline std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path) {
   std::vector<nlohmann::json> rows;
