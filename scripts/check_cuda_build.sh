@@ -3,19 +3,19 @@
 # (R1_WITH_CUDA=1, include/r1/model/torch_features.h) against Debian trixie's libtorch 2.6 CUDA
 # headers and CUDA 12.4's (g++ -fsyntax-only: nothing is linked, no GPU or driver is needed). It is
 # the check that the CUDA build a user makes with PyTorch's libtorch will compile; it stops at the
-# first error, which names the file and line. Runs in the trixie root of scripts/trixie_root.sh
+# first error, which names the file and line. Runs in the trixie root of scripts/debian_root.sh
 # (cached in .cache/trixie); the CUDA packages are unpacked into /opt/r1-cuda there, not installed
 # (libtorch-cuda-dev conflicts with libtorch-dev, and CUDA needs a driver to install). Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=${R1_TRIXIE_ROOT:-$PWD/.cache/trixie}
-packages=(g++ cmake ninja-build pkg-config libtorch-dev libopenblas-dev libgloo-dev libcli11-dev nlohmann-json3-dev
+packages=(g++ cmake ninja-build libtorch-dev libopenblas-dev libgloo-dev libcli11-dev nlohmann-json3-dev
           libspdlog-dev libfmt-dev libyaml-cpp-dev libsentencepiece-dev sentencepiece libpcre2-dev libicu-dev
           libgtest-dev python3)
 cuda_packages="libtorch-cuda-dev nvidia-cuda-dev libnccl-dev libcub-dev libthrust-dev libcu++-dev"
 start=$SECONDS
-scripts/trixie_root.sh ensure "$root" "${packages[@]}"
-scripts/trixie_root.sh run "$root" "$PWD" "
+scripts/debian_root.sh ensure "$root" "${packages[@]}"
+scripts/debian_root.sh run "$root" "$PWD" "
   set -e
   if [ ! -f /opt/r1-cuda/.ready ]; then
     echo 'check_cuda_build: downloading and unpacking $cuda_packages (about 1 GB)'

@@ -14,6 +14,7 @@ import os
 import sys
 
 import torch
+import transformers
 from safetensors.torch import save_file
 from transformers import AutoConfig, AutoModelForCausalLM
 
@@ -33,8 +34,9 @@ def main():
         with open(os.path.join(d, "config.json"), "w") as f:
             json.dump(config_dict, f, indent=2)
         config = AutoConfig.from_pretrained(d)
-        config._attn_implementation = "eager"
-        model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
+        # transformers 5 renamed torch_dtype to dtype.
+        dtype_kwarg = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+        model = AutoModelForCausalLM.from_config(config, attn_implementation="eager", **{dtype_kwarg: torch.float32})
         weights = random_weights(config_dict, spec.SEED + k, spec.INIT_STD)
         missing, unexpected = model.load_state_dict({n: t.float() for n, t in weights.items()}, strict=False)
         assert not unexpected, unexpected

@@ -126,6 +126,17 @@ TEST(Config, AlgorithmOptionsAreValidated) {
   EXPECT_EQ(c.grpo.advantage, AdvantageEstimator::ReinforcePP);
 }
 
+TEST(Config, RolloutCorrectionIsValidated) {
+  Config c;
+  expect_one_problem({"grpo.rollout_correction=is"}, "grpo.rollout_correction: unknown value 'is'; use one of none, tis, mis");
+  expect_one_problem({"grpo.rollout_correction=tis", "grpo.rollout_correction_cap=1"},
+                     "grpo.rollout_correction_cap: is 1; must be > 1");
+  expect_one_problem({"grpo.rollout_correction_cap=3"}, "is set but grpo.rollout_correction is none");
+  EXPECT_TRUE(check_config({"", {"grpo.rollout_correction=mis", "grpo.rollout_correction_cap=3"}}, c, ConfigUse::Any).empty());
+  EXPECT_EQ(c.grpo.rollout_correction, RolloutCorrection::Mis);
+  EXPECT_EQ(c.grpo.rollout_correction_cap, 3.0);
+}
+
 TEST(Config, ShapingRewardsAndReferenceRefreshAreValidated) {
   Config c;
   expect_one_problem({"rewards=[{name: overlong}]"}, "rewards[0].buffer: is 0; the overlong reward needs the tokens before the limit (512)");

@@ -447,5 +447,64 @@ TEST(AlgorithmOptions, NormalizeThenSumByHand) {
   EXPECT_NEAR(summed[0].item<float>(), summed[2].item<float>(), 1e-3);  // 0.707007 and 0.706907
 }
 
+
+// Sampler/trainer mismatch and the rollout corrections. Two completions, log r = log pi_old - log
+// pi_sampler per token: row 0 [ln 3, -ln 2.5, 0.1], row 1 [ln 1.5, ln 5, masked (the sampler's
+// value there is wild and must not count)].
+//   k3 = r - 1 - log r: 3 - 1 - 1.098612 = 0.901388; 0.4 - 1 + 0.916291 = 0.316291;
+//   1.105171 - 1 - 0.1 = 0.005171; 1.5 - 1 - 0.405465 = 0.094535; 5 - 1 - 1.609438 = 2.390562;
+//   sum 3.707947. Sum of r: 3 + 0.4 + 1.105171 + 1.5 + 5 = 11.005171. max |log r| = ln 5 = 1.609438.
+//   tis, cap 2: min(r, 2) = [2, 0.4, 1.105171], [1.5, 2, 1 (masked: log r taken as 0)].
+//   mis, cap 2 (keep |log r| <= ln 2 = 0.693147): [0, 0, 1], [1, 0, 1].
+//   mis by sequence: mean log r over each row's tokens: (1.098612 - 0.916291 + 0.1) / 3 = 0.094107
+//   (kept), (0.405465 + 1.609438) / 2 = 1.007452 > ln 2 (the whole row dropped).
+TEST(RolloutCorrection, MismatchAndWeightsByHand) {
+  auto old = t({-1, -2, -0.5, -1, -3, -2}).view({2, 3});
+  auto log_r = t({std::log(3.f), -std::log(2.5f), 0.1f, std::log(1.5f), std::log(5.f), 9.f}).view({2, 3});
+  auto sampler = old - log_r;
+  auto mask = t({1, 1, 1, 1, 1, 0}).view({2, 3});
+  auto m = rollout_mismatch(old, sampler, mask);
+  EXPECT_NEAR(m.kl.item<double>(), 3.707947, 1e-5);
+  EXPECT_NEAR(m.ratio.item<double>(), 11.005171, 1e-5);
+  EXPECT_NEAR(m.max_abs.item<double>(), 1.609438, 1e-6);
+
+  GrpoConfig cfg;
+  EXPECT_TRUE(torch::equal(rollout_correction_weights(old, sampler, mask, cfg), torch::ones({2, 3})));
+  cfg.rollout_correction = RolloutCorrection::Tis;
+  EXPECT_TRUE(torch::allclose(rollout_correction_weights(old, sampler, mask, cfg),
+                              t({2, 0.4f, 1.105171f, 1.5f, 2, 1}).view({2, 3}), 1e-5, 1e-6));
+  cfg.rollout_correction = RolloutCorrection::Mis;
+  EXPECT_TRUE(torch::equal(rollout_correction_weights(old, sampler, mask, cfg), t({0, 0, 1, 1, 0, 1}).view({2, 3})));
+  cfg.importance_sampling_level = ImportanceLevel::Sequence;
+  EXPECT_TRUE(torch::equal(rollout_correction_weights(old, sampler, mask, cfg), t({1, 1, 1, 0, 0, 0}).view({2, 3})));
+}
+
+// The corrections in the loss. One completion, A = 1, logp = old (r = 1, no clipping), two tokens
+// whose pi_old / pi_sampler are 3 and 0.6. dapo over 2 tokens:
+//   none: (-1 - 1) / 2 = -1.
+//   tis, cap 2: weights 2 and 0.6, (-2 - 0.6) / 2 = -1.3; d/dlogp = -r A w / 2 = -1 and -0.3; one
+//   token capped.
+//   mis, cap 2: the first token is dropped from the policy term, the normaliser keeps it:
+//   (0 - 1) / 2 = -0.5; d/dlogp = 0 and -0.5.
+TEST(RolloutCorrection, TisWeightsAndMisDropsThePolicyTerm) {
+  auto old = t({-1, -2}).view({1, 2});
+  auto sampler = old - t({std::log(3.f), std::log(0.6f)}).view({1, 2});
+  GrpoConfig cfg;
+  LossNormalizer norm{LossType::Dapo, 1, 2, 1, 2};
+  auto run = [&](RolloutCorrection c, float expected, float g0, float g1, float corrected) {
+    cfg.rollout_correction = c;
+    auto logp = old.clone().requires_grad_(true);
+    auto out = policy_loss({logp, old, {}, t({1}), torch::ones({1, 2}), {}, sampler}, cfg, norm);
+    EXPECT_NEAR(out.loss.item<float>(), expected, 1e-6) << option_name(c);
+    EXPECT_EQ(out.corrected.item<float>(), corrected) << option_name(c);
+    out.loss.backward();
+    EXPECT_NEAR(logp.grad()[0][0].item<float>(), g0, 1e-6) << option_name(c);
+    EXPECT_NEAR(logp.grad()[0][1].item<float>(), g1, 1e-6) << option_name(c);
+  };
+  run(RolloutCorrection::None, -1.f, -0.5f, -0.5f, 0.f);
+  run(RolloutCorrection::Tis, -1.3f, -1.f, -0.3f, 1.f);
+  run(RolloutCorrection::Mis, -0.5f, 0.f, -0.5f, 1.f);
+}
+
 }  // namespace
 }  // namespace r1

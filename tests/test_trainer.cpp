@@ -208,6 +208,26 @@ TEST(Trainer, FewStepsWriteMetricsSamplesAndLoadableCheckpoints) {
   EXPECT_TRUE(fs::exists(*latest / "optimizer.pt"));
 }
 
+// The rollout engine and the training forward compute the same log-probs in float32 on the CPU up to
+// rounding (different kernels: the decode step with its KV cache against one batched forward), so
+// the mismatch metrics stay at their ideal values, whether pi_train is the first update's forward
+// (num_iterations 1) or the frozen old policy (2).
+TEST(Trainer, RolloutMismatchIsNegligibleInFloat32) {
+  TinyRun run;
+  for (int iterations : {1, 2}) {
+    auto out = run.dir.path / fmt::format("run{}", iterations);
+    auto r = run_r1train(run.train(out, fmt::format("--set train.steps=2 --set grpo.num_iterations={}", iterations)));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    for (const auto& m : read_jsonl(out / "metrics.jsonl")) {
+      EXPECT_LT(m["mismatch/kl"].get<double>(), 1e-5) << m.dump();
+      EXPECT_GE(m["mismatch/kl"].get<double>(), 0.0) << m.dump();
+      EXPECT_LT(m["mismatch/max_abs_logprob"].get<double>(), 1e-3) << m.dump();
+      EXPECT_NEAR(m["mismatch/ratio_mean"].get<double>(), 1.0, 1e-4) << m.dump();
+      EXPECT_FALSE(m.contains("mismatch/corrected_fraction"));  // no correction asked for
+    }
+  }
+}
+
 // The step-1 objective recomputed from samples.jsonl alone (rewards, completion lengths, finish
 // reasons), independently of the trainer: at the first update the policy is the one that sampled, so
 // every ratio is 1 and nothing is clipped, and the reference equals the policy, so KL is 0. Then with
@@ -352,6 +372,8 @@ TEST(Trainer, ResumeIsExactWithEachAlgorithmOption) {
       "--set grpo.entropy_coef=0.01",
       "--set grpo.reward_aggregation=normalize_then_sum",
       "--set grpo.beta=0.1 --set grpo.ref_sync_every=1 --set grpo.ref_mixup_alpha=0.5",
+      "--set grpo.rollout_correction=tis --set grpo.rollout_correction_cap=1.5",
+      "--set grpo.rollout_correction=mis --set grpo.importance_sampling_level=sequence",
       "--set 'rewards=[{name: format}, {name: overlong, buffer: 4}, {name: cosine, mode: exact}, "
       "{name: repetition, ngram: 1}]'"};
   for (std::size_t k = 0; k < options.size(); ++k) {
@@ -370,6 +392,9 @@ TEST(Trainer, ResumeIsExactWithEachAlgorithmOption) {
       EXPECT_EQ(without_timing(ma[i]).dump(), without_timing(mb[i]).dump()) << options[k] << " step " << i + 1;
     if (options[k].find("top_entropy") != std::string::npos) {
       EXPECT_TRUE(ma[0].contains("entropy/kept_fraction"));
+    }
+    if (options[k].find("rollout_correction") != std::string::npos) {
+      EXPECT_TRUE(ma[0].contains("mismatch/corrected_fraction"));
     }
     if (options[k].find("clip_ratio_c") != std::string::npos) {
       EXPECT_TRUE(ma[0].contains("clip_ratio/dual_mean"));

@@ -100,7 +100,7 @@ int benchmark_update(const InspectArgs& args) {
   auto ids = torch::randint(3, V, {N, P + T}, torch::kInt64);  // [N, P+T]
   TrainingBatch batch{ids.to(device), torch::ones({N, P + T}, torch::kInt64).to(device),
                       ids.narrow(1, P, T).contiguous().to(device), torch::ones({N, T}).to(device),
-                      torch::randn({N}).to(device), P};
+                      torch::zeros({N, T}).to(device), torch::randn({N}).to(device), P};
   OptimConfig optim;
   optim.lr = 1e-6;
   Optimizer optimizer(m->parameters(), optim, 1000);

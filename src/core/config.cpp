@@ -97,6 +97,8 @@ void visit(V& v, GrpoConfig& c) {
   v("top_entropy_quantile", c.top_entropy_quantile);
   v("entropy_coef", c.entropy_coef);
   v("reward_aggregation", c.reward_aggregation);
+  v("rollout_correction", c.rollout_correction);
+  v("rollout_correction_cap", c.rollout_correction_cap);
   v("ref_sync_every", c.ref_sync_every);
   v("ref_mixup_alpha", c.ref_mixup_alpha);
 }
@@ -766,6 +768,14 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
   } else {
     r.check(g.ref_mixup_alpha == GrpoConfig{}.ref_mixup_alpha, "grpo.ref_mixup_alpha",
             "is set but grpo.ref_sync_every is 0 (no refresh); set grpo.ref_sync_every (steps) too");
+  }
+  if (g.rollout_correction != RolloutCorrection::None) {
+    r.check(g.rollout_correction_cap > 1, "grpo.rollout_correction_cap",
+            fmt::format("is {}; must be > 1 (tis caps the weight there; mis keeps ratios in [1/cap, cap]; verl "
+                        "uses 2.0)", g.rollout_correction_cap));
+  } else {
+    r.check(g.rollout_correction_cap == GrpoConfig{}.rollout_correction_cap, "grpo.rollout_correction_cap",
+            "is set but grpo.rollout_correction is none; set grpo.rollout_correction: tis or mis too");
   }
   const bool clip_family = g.loss_type != LossType::Cispo && g.loss_type != LossType::Sapo;
   r.check(clip_family || (g.clip_ratio_c == 0 && g.delta == 0), "grpo.loss_type",

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "r1/core/error.h"
 
 namespace r1 {
@@ -81,6 +83,34 @@ torch::Tensor LossNormalizer::token_weights(const torch::Tensor& mask) const {
   throw std::logic_error("token_weights: unhandled loss type");
 }
 
+MismatchSums rollout_mismatch(const torch::Tensor& train_logp, const torch::Tensor& sampler_logp,
+                              const torch::Tensor& mask) {
+  torch::NoGradGuard no_grad;
+  // In float64: near r = 1, k3 is about (log r)^2 / 2, far below float32's rounding of r - 1.
+  auto m = mask.to(torch::kFloat64);                                                    // [N, T]
+  auto log_r = (train_logp.to(torch::kFloat64) - sampler_logp.to(torch::kFloat64)) * m;  // [N, T], 0 off the mask
+  auto r = torch::exp(log_r);                                                           // [N, T], 1 off the mask
+  MismatchSums out;
+  out.kl = ((r - 1 - log_r) * m).sum();
+  out.ratio = (r * m).sum();
+  out.max_abs = log_r.numel() > 0 ? log_r.abs().max() : torch::zeros({}, m.options());
+  return out;
+}
+
+torch::Tensor rollout_correction_weights(const torch::Tensor& old_logp, const torch::Tensor& sampler_logp,
+                                         const torch::Tensor& mask, const GrpoConfig& cfg) {
+  torch::NoGradGuard no_grad;
+  auto m = mask.to(torch::kFloat32);                                                 // [N, T]
+  if (cfg.rollout_correction == RolloutCorrection::None) return torch::ones_like(m);
+  auto log_r = (old_logp.to(torch::kFloat32) - sampler_logp.to(torch::kFloat32)) * m;  // [N, T]
+  const double cap = cfg.rollout_correction_cap;
+  if (cfg.rollout_correction == RolloutCorrection::Tis) return torch::clamp_max(torch::exp(log_r), cap);
+  if (cfg.importance_sampling_level == ImportanceLevel::Sequence)
+    log_r = (log_r.sum(1, /*keepdim=*/true) / m.sum(1, /*keepdim=*/true).clamp_min(1.0)).expand_as(m);  // [N, 1] -> [N, T]
+  const double bound = std::log(cap);
+  return (log_r.abs() <= bound).to(torch::kFloat32);
+}
+
 PolicyLossOutput policy_loss(const PolicyLossInput& in, const GrpoConfig& cfg, const LossNormalizer& norm) {
   auto mask = in.mask.to(torch::kFloat32);                    // [N, T]
   auto adv = in.advantages.to(torch::kFloat32).unsqueeze(1);  // [N, 1]
@@ -149,6 +179,19 @@ PolicyLossOutput policy_loss(const PolicyLossInput& in, const GrpoConfig& cfg, c
       policy_mask = mask * (in.entropy.to(torch::kFloat32) >= threshold).to(torch::kFloat32);
     }
   }
+  torch::Tensor corrected;  // [N, T] tokens the rollout correction changed
+  if (cfg.rollout_correction != RolloutCorrection::None) {
+    // The sampler's tokens came from pi_sampler, not pi_old: reweight (tis) or drop (mis) them.
+    TORCH_CHECK(in.sampler_logp.defined(), "rollout_correction needs the sampler's log-probs");
+    auto w = rollout_correction_weights(in.old_logp, in.sampler_logp, mask, cfg);  // [N, T], no grad
+    if (cfg.rollout_correction == RolloutCorrection::Tis) {
+      per_token = per_token * w;
+      corrected = (w >= cfg.rollout_correction_cap).to(torch::kFloat32);
+    } else {
+      policy_mask = policy_mask * w;
+      corrected = 1 - w;
+    }
+  }
   torch::Tensor kl;
   auto total = per_token * policy_mask;
   if (cfg.beta > 0) {
@@ -173,6 +216,7 @@ PolicyLossOutput policy_loss(const PolicyLossInput& in, const GrpoConfig& cfg, c
   out.clipped_high = (high * mask).sum();
   out.clipped_dual = (dual * mask).sum();
   out.policy_tokens = policy_mask.sum();
+  out.corrected = corrected.defined() ? (corrected * mask).sum() : torch::zeros({}, mask.options());
   return out;
 }
 

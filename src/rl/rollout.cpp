@@ -110,11 +110,13 @@ TrainingBatch make_training_batch(const std::vector<SampleRef>& rows, int pad_id
   auto attn = torch::zeros({n, p + t}, torch::kLong);          // [N, P+T]
   auto targets = torch::zeros({n, t}, torch::kLong);           // [N, T]
   auto mask = torch::zeros({n, t}, torch::kFloat32);           // [N, T]
+  auto sampler = torch::zeros({n, t}, torch::kFloat32);        // [N, T]
   auto adv = torch::zeros({n}, torch::kFloat32);               // [N]
   auto ids_a = ids.accessor<int64_t, 2>();
   auto attn_a = attn.accessor<int64_t, 2>();
   auto tgt_a = targets.accessor<int64_t, 2>();
   auto mask_a = mask.accessor<float, 2>();
+  auto sampler_a = sampler.accessor<float, 2>();
   auto adv_a = adv.accessor<float, 1>();
   for (int64_t i = 0; i < n; ++i) {
     const auto& c = rows[i].sample->completion;
@@ -130,12 +132,14 @@ TrainingBatch make_training_batch(const std::vector<SampleRef>& rows, int pad_id
       attn_a[i][p + static_cast<int64_t>(j)] = 1;
       tgt_a[i][static_cast<int64_t>(j)] = c.token_ids[j];
       mask_a[i][static_cast<int64_t>(j)] = counts ? 1.f : 0.f;
+      if (j < c.logprobs.size()) sampler_a[i][static_cast<int64_t>(j)] = c.logprobs[j];
     }
     adv_a[i] = static_cast<float>(rows[i].sample->advantage);
   }
   bool left_padded = false;  // completions are right-padded, which causal attention never sees
   for (const auto& r : rows) left_padded = left_padded || static_cast<int64_t>(r.group->prompt_ids.size()) < p;
-  return {ids.to(device), attn.to(device), targets.to(device), mask.to(device), adv.to(device), p, left_padded};
+  return {ids.to(device), attn.to(device), targets.to(device), mask.to(device), sampler.to(device), adv.to(device),
+          p, left_padded};
 }
 
 TokenLogProbs completion_logprobs(CausalLM& model, const TrainingBatch& batch, double temperature,

@@ -347,30 +347,36 @@ Trainer::FrozenLogProbs Trainer::frozen_logprobs(const std::vector<TrainingBatch
 // One iteration's loss and diagnostics, summed over micro-batches on the device and read once.
 struct Trainer::IterationSums {
   double loss = 0, policy = 0, kl = 0, entropy = 0, clip_low = 0, clip_high = 0, clip_dual = 0, policy_tokens = 0,
-         tokens = 0;
+         tokens = 0, corrected = 0, mismatch_kl = 0, mismatch_ratio = 0;
+  double mismatch_max_abs = 0;  // a max over micro-batches and ranks, not a sum
 };
 
 Trainer::IterationSums Trainer::policy_iteration(const std::vector<TrainingBatch>& micro, const FrozenLogProbs& frozen,
                                                  const LossNormalizer& norm) {
   const double temperature = config_.rollout.temperature > 0 ? config_.rollout.temperature : 1.0;
-  auto sums = torch::zeros({9}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));  // [9]
+  const auto options = torch::TensorOptions().dtype(torch::kFloat64).device(device_);
+  auto sums = torch::zeros({12}, options);     // [12]
+  auto max_abs = torch::zeros({1}, options);  // [1]
   for (std::size_t i = 0; i < micro.size(); ++i) {
     auto lp = completion_logprobs(policy_.model, micro[i], temperature);  // [N, T]
-    const auto& old = frozen.old_policy[i];
-    PolicyLossInput in{lp.logp,      old.defined() ? old : lp.logp.detach(), frozen.reference[i], micro[i].advantages,
-                       micro[i].completion_mask, lp.entropy};
+    const auto old = frozen.old_policy[i].defined() ? frozen.old_policy[i] : lp.logp.detach();  // pi_train of the rollout
+    PolicyLossInput in{lp.logp,  old, frozen.reference[i], micro[i].advantages, micro[i].completion_mask, lp.entropy,
+                       micro[i].sampler_logp};
     auto out = policy_loss(in, config_.grpo, norm);
     out.loss.backward();
     optimizer_->accumulate_gradients();  // bf16/fp16 models: the micro-batches summed in float32
     auto entropy = (lp.entropy.detach() * micro[i].completion_mask).sum();  // a diagnostic: no graph kept
+    const auto mismatch = rollout_mismatch(old, micro[i].sampler_logp, micro[i].completion_mask);
     sums += torch::stack({out.loss.detach(), out.policy_loss, out.kl, entropy, out.clipped_low, out.clipped_high,
-                          out.clipped_dual, out.policy_tokens, out.tokens})
+                          out.clipped_dual, out.policy_tokens, out.tokens, out.corrected, mismatch.kl, mismatch.ratio})
                 .to(torch::kFloat64);
+    max_abs = torch::maximum(max_abs, mismatch.max_abs.to(torch::kFloat64).reshape({1}));
   }
   comm_.all_reduce_sum(sums);  // every rank's share of the step's objective and diagnostics
+  comm_.all_reduce_max(max_abs);
   auto host = sums.cpu();
   const double* v = host.data_ptr<double>();
-  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], max_abs.item<double>()};
 }
 
 UpdateStats Trainer::update(const RolloutBatch& batch) {
@@ -424,6 +430,10 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
     stats.clip_high = sums.clip_high / denom;
     stats.clip_dual = sums.clip_dual / denom;
     stats.entropy_kept = sums.policy_tokens / denom;
+    stats.corrected = sums.corrected / denom;
+    stats.mismatch_kl = sums.mismatch_kl / denom;
+    stats.mismatch_ratio = sums.tokens > 0 ? sums.mismatch_ratio / sums.tokens : 1.0;
+    stats.mismatch_max_abs = sums.mismatch_max_abs;
     stats.grad_norm = step.grad_norm;
     stats.lr = step.lr;
   }
@@ -482,6 +492,10 @@ nlohmann::json Trainer::step_metrics(int64_t step, const RolloutBatch& batch, co
   m["clip_ratio/region_mean"] = stats.clip_low + stats.clip_high;
   if (config_.grpo.clip_ratio_c > 0) m["clip_ratio/dual_mean"] = stats.clip_dual;
   if (config_.grpo.top_entropy_quantile < 1) m["entropy/kept_fraction"] = stats.entropy_kept;
+  m["mismatch/kl"] = stats.mismatch_kl;
+  m["mismatch/max_abs_logprob"] = stats.mismatch_max_abs;
+  m["mismatch/ratio_mean"] = stats.mismatch_ratio;
+  if (config_.grpo.rollout_correction != RolloutCorrection::None) m["mismatch/corrected_fraction"] = stats.corrected;
   m["grad_norm"] = stats.grad_norm;
   m["lr"] = stats.lr;
   m["memory/peak_gib"] = stats.peak_memory_gib;

@@ -76,6 +76,8 @@ struct GrpoConfig {
   double top_entropy_quantile = 1.0;     // train on this fraction of tokens, the highest-entropy ones (1 = all)
   double entropy_coef = 0;               // entropy bonus: the loss minus entropy_coef x the mean token entropy
   RewardAggregation reward_aggregation = RewardAggregation::SumThenNormalize;  // how several rewards combine
+  RolloutCorrection rollout_correction = RolloutCorrection::None;  // none | tis | mis: sampler/trainer mismatch
+  double rollout_correction_cap = 2.0;   // tis: the weight's cap; mis: tokens kept while the ratio is in [1/cap, cap]
   int ref_sync_every = 0;                // steps between reference refreshes (needs beta > 0); 0 = never
   double ref_mixup_alpha = 0.6;          // refresh: ref = alpha policy + (1 - alpha) ref
 };

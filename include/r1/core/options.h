@@ -47,6 +47,19 @@ constexpr auto option_table(ImportanceLevel) {
   };
 }
 
+enum class RolloutCorrection { None, Tis, Mis };
+constexpr auto option_table(RolloutCorrection) {
+  using E = RolloutCorrection;
+  return std::array{
+      OptionInfo<E>{E::None, "none", "train on the sampled tokens as they are"},
+      OptionInfo<E>{E::Tis, "tis",
+                    "weight each token's policy term by min(pi_old / pi_sampler, cap) (truncated importance sampling)"},
+      OptionInfo<E>{E::Mis, "mis",
+                    "drop tokens (sequences, with importance_sampling_level sequence) whose pi_old / pi_sampler leaves "
+                    "[1/cap, cap] (masked importance sampling)"},
+  };
+}
+
 enum class AdvantageEstimator { Grpo, Rloo, ReinforcePP };
 constexpr auto option_table(AdvantageEstimator) {
   using E = AdvantageEstimator;

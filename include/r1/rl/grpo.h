@@ -58,6 +58,7 @@ struct PolicyLossInput {
   torch::Tensor advantages;  // [N]
   torch::Tensor mask;        // [N, T] 1 for completion tokens that count, 0 for padding
   torch::Tensor entropy;     // [N, T] token entropies, differentiable; needed for top_entropy_quantile < 1 and entropy_coef
+  torch::Tensor sampler_logp;  // [N, T] log-probs the rollout engine recorded; needed for rollout_correction
 };
 
 // The loss and its detached diagnostics, each a token-weighted sum over this micro-batch (divide by
@@ -71,8 +72,30 @@ struct PolicyLossOutput {
   torch::Tensor clipped_dual;  // tokens whose loss the dual clip capped (A < 0)
   torch::Tensor policy_tokens; // tokens carrying the policy term (all but those the entropy mask drops)
   torch::Tensor tokens;        // tokens counted (mask sum)
+  torch::Tensor corrected;     // tokens whose rollout-correction weight was capped (tis) or that it dropped (mis)
 };
 
 PolicyLossOutput policy_loss(const PolicyLossInput& in, const GrpoConfig& cfg, const LossNormalizer& norm);
+
+// The gap between the rollout engine's log-probs and the training forward's for the same tokens
+// (pi_sampler and pi_train, the old policy), over the completion tokens of one micro-batch. With
+// r = pi_train / pi_sampler per token: sums over the mask of k3 = r - 1 - log r (an estimate of
+// KL(pi_sampler || pi_train)) and of r, and the largest |log r|; scalar tensors, not synchronised.
+struct MismatchSums {
+  torch::Tensor kl;       // sum of k3
+  torch::Tensor ratio;    // sum of r
+  torch::Tensor max_abs;  // max |log pi_train - log pi_sampler| (0 without tokens)
+};
+MismatchSums rollout_mismatch(const torch::Tensor& train_logp /*[N,T]*/, const torch::Tensor& sampler_logp /*[N,T]*/,
+                              const torch::Tensor& mask /*[N,T]*/);
+
+// grpo.rollout_correction's per-token factor [N, T] (no grad) on the policy term, from the old
+// policy's and the sampler's log-probs, with r = pi_old / pi_sampler:
+//   tis: min(r, cap)
+//   mis: 1 where 1/cap <= r <= cap, else 0; with importance_sampling_level sequence, r is the
+//        completion's exp(mean over its tokens of log r) and a whole completion is kept or dropped
+//   none: 1
+torch::Tensor rollout_correction_weights(const torch::Tensor& old_logp, const torch::Tensor& sampler_logp,
+                                         const torch::Tensor& mask, const GrpoConfig& cfg);
 
 }  // namespace r1

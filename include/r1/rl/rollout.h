@@ -84,6 +84,7 @@ struct TrainingBatch {
   torch::Tensor attention_mask;   // [N, P+T] int64, 1 = token
   torch::Tensor targets;          // [N, T] int64 completion ids (0 at padding)
   torch::Tensor completion_mask;  // [N, T] float32, 1 = completion token that counts in the loss
+  torch::Tensor sampler_logp;     // [N, T] float32 log-probs the rollout engine recorded (0 at padding)
   torch::Tensor advantages;       // [N] float32
   int64_t prompt_len = 0;         // P
   bool left_padded = true;        // some prompt is shorter than P (else the model may skip the mask)

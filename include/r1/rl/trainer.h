@@ -33,6 +33,11 @@ struct UpdateStats {
   double clip_high = 0;     // fraction clipped at 1 + epsilon_high (A > 0)
   double clip_dual = 0;     // fraction whose loss the dual clip capped (A < 0; clip_ratio_c > 0)
   double entropy_kept = 0;  // fraction carrying the policy term (top_entropy_quantile < 1)
+  double corrected = 0;     // fraction of tokens rollout_correction capped (tis) or dropped (mis)
+  // The rollout engine's log-probs against the training forward's (the old policy), r = pi_train / pi_sampler:
+  double mismatch_kl = 0;       // mean over completion tokens of r - 1 - log r
+  double mismatch_ratio = 1;    // mean r
+  double mismatch_max_abs = 0;  // max |log pi_train - log pi_sampler|
   double grad_norm = 0;     // before clipping, last iteration
   double lr = 0;
   int64_t tokens = 0;       // completion tokens in the loss

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Debian trixie in a directory (debootstrap, cached), for building r1train against trixie's
-# libtorch 2.6 without touching this machine's system. Used by check_libtorch2.sh and
-# check_cuda_build.sh; runs as root (debootstrap, chroot, mount).
+# A Debian system in a directory (debootstrap, cached), for building r1train without touching this
+# machine's system: trixie for its libtorch 2.6 (check_libtorch2.sh, check_cuda_build.sh), bookworm
+# for the GPU run kit's dry run (device_run.sh --dry-run). Runs as root (debootstrap, chroot, mount).
 #
-#   scripts/trixie_root.sh ensure ROOT PACKAGE...   create ROOT if needed; install the missing packages
-#   scripts/trixie_root.sh run ROOT REPO COMMAND    run COMMAND (bash) in ROOT with REPO at /r1train,
+#   scripts/debian_root.sh ensure ROOT PACKAGE...   create ROOT if needed; install the missing packages
+#   scripts/debian_root.sh run ROOT REPO COMMAND    run COMMAND (bash) in ROOT with REPO at /r1train,
 #                                                   /proc and /dev mounted
+# Env: R1_DEBIAN_SUITE (trixie), R1_DEBIAN_MIRROR.
 set -euo pipefail
 
 mirror=${R1_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+suite=${R1_DEBIAN_SUITE:-trixie}
 action=$1 root=$2
 shift 2
 
@@ -21,13 +23,13 @@ in_root() {
 
 case "$action" in
   ensure)
-    if [ "$(id -u)" -ne 0 ]; then echo "trixie_root: needs root (debootstrap, chroot)" >&2; exit 1; fi
+    if [ "$(id -u)" -ne 0 ]; then echo "debian_root: needs root (debootstrap, chroot)" >&2; exit 1; fi
     # What this machine must allow; without it the check cannot run here at all (exit 3), which
     # callers can tell apart from a build or test failure (any other non-zero exit).
     probe=$(mktemp -d)
     if ! mount --bind "$probe" "$probe" 2>/dev/null; then
       rmdir "$probe"
-      echo "trixie_root: this machine does not allow bind mounts (needed for the trixie root)" >&2
+      echo "debian_root: this machine does not allow bind mounts (needed for the Debian root)" >&2
       exit 3
     fi
     umount "$probe" && rmdir "$probe"
@@ -35,14 +37,14 @@ case "$action" in
       command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
       rm -rf "$root"
       mkdir -p "$root"
-      echo "trixie_root: debootstrap trixie into $root"
-      if ! debootstrap --variant=minbase trixie "$root" "$mirror" >"$root.log" 2>&1; then
+      echo "debian_root: debootstrap $suite into $root"
+      if ! debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$root.log" 2>&1; then
         tail -5 "$root.log" >&2
-        echo "trixie_root: debootstrap from $mirror failed (no route to Debian's mirror?)" >&2
+        echo "debian_root: debootstrap from $mirror failed (no route to Debian's mirror?)" >&2
         exit 3
       fi
       rm -f "$root.log"
-      echo "deb $mirror trixie main contrib non-free non-free-firmware" > "$root/etc/apt/sources.list"
+      echo "deb $mirror $suite main contrib non-free non-free-firmware" > "$root/etc/apt/sources.list"
       in_root apt-get update -qq
       touch "$root/.r1-base-ready"
     fi
@@ -51,7 +53,7 @@ case "$action" in
       in_root dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     if ((${#missing[@]})); then
-      echo "trixie_root: installing ${missing[*]}"
+      echo "debian_root: installing ${missing[*]}"
       in_root apt-get update -qq
       in_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
@@ -68,7 +70,7 @@ case "$action" in
     in_root bash -c "cd /r1train && $command"
     ;;
   *)
-    echo "usage: trixie_root.sh ensure ROOT PACKAGE... | run ROOT REPO COMMAND" >&2
+    echo "usage: debian_root.sh ensure ROOT PACKAGE... | run ROOT REPO COMMAND" >&2
     exit 2
     ;;
 esac
