@@ -44,12 +44,12 @@ done
 [[ -d .device/debs ]] || { echo "device_run: no .device/debs: run scripts/device_prepare.sh first (and carry .device)" >&2; exit 2; }
 
 # The dry run: this script again, inside a bookworm root that has none of the carried packages,
-# with Debian's libtorch-dev standing in for the wheel's libtorch.
+# with Debian's libtorch-dev (and OpenBLAS) standing in for the wheel's libtorch.
 if ((dry && !inner)); then
   [[ $(id -u) -eq 0 ]] || { echo "device_run: the dry run needs root (debootstrap, chroot)" >&2; exit 3; }
   root=${R1_DEVICE_ROOT:-$repo/.cache/bookworm-device}
   start=$SECONDS
-  R1_DEBIAN_SUITE=bookworm scripts/debian_root.sh ensure "$root" g++ cmake ninja-build python3 libtorch-dev || exit $?
+  R1_DEBIAN_SUITE=bookworm scripts/debian_root.sh ensure "$root" g++ cmake ninja-build python3 libtorch-dev libopenblas0 || exit $?
   for deb in .device/debs/*.deb; do
     name=$(basename "$deb"); name=${name%%_*}
     if [[ $name == *-dev ]] && chroot "$root" dpkg-query -W -f='${Status}' "$name" 2>/dev/null | grep -q "install ok installed"; then
