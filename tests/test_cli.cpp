@@ -1,6 +1,10 @@
 // The command line end to end: exit codes and messages of `validate`, --version, --help.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+#include <sstream>
+
 #include "test_util.h"
 
 namespace r1 {
@@ -17,12 +21,39 @@ TEST(Cli, VersionNamesLibtorchAndCuda) {
   EXPECT_NE(r.output.find("CUDA "), std::string::npos);
 }
 
+// Every subcommand the top-level help lists has a help of its own that names its own flags (a
+// table of each one's flags, so that a subcommand added without an entry here fails too).
 TEST(Cli, HelpOnEverySubcommand) {
-  for (const char* sub : {"", "train", "eval", "validate", "tokenize", "inspect", "generate", "score", "gen-data",
-                          "sft", "plot"}) {
-    auto r = run_r1train(std::string(sub) + " --help");
+  const std::map<std::string, std::vector<std::string>> flags = {
+      {"train", {"--config", "--set", "--resume", "--allow-config-change"}},
+      {"sft", {"--config", "--set", "--resume"}},
+      {"eval", {"--config", "--model", "--data", "--num-samples", "--output", "--adapter"}},
+      {"validate", {"--config", "--set"}},
+      {"tokenize", {"--tokenizer", "--text", "--input", "--decode"}},
+      {"inspect", {"--model", "--adapter"}},
+      {"generate", {"--model", "--prompt", "--prompts", "--num-samples", "--max-new-tokens", "--temperature", "--top-p",
+                    "--top-k", "--min-p", "--seed", "--stop", "--device", "--dtype", "--output"}},
+      {"score", {"--reward", "--input", "--output"}},
+      {"gen-data", {"--n", "--seed", "--output"}},
+      {"plot", {"--output"}},
+      {"merge", {"--model", "--adapter", "--output"}}};
+  auto top = run_r1train("--help");
+  ASSERT_EQ(top.exit_code, 0) << top.output;
+  const auto listed_from = top.output.find("Subcommands:");
+  ASSERT_NE(listed_from, std::string::npos) << top.output;
+  std::istringstream listed(top.output.substr(listed_from));
+  std::set<std::string> names;
+  for (std::string line; std::getline(listed, line);) {
+    // "  train    GRPO training ...": a name at two spaces of indent (task lists are indented further).
+    if (line.size() > 2 && line.rfind("  ", 0) == 0 && line[2] != ' ') names.insert(line.substr(2, line.find(' ', 2) - 2));
+  }
+  for (const auto& [sub, _] : flags) EXPECT_TRUE(names.count(sub)) << sub << " is not listed by r1train --help";
+  for (const auto& sub : names) {
+    ASSERT_TRUE(flags.count(sub)) << "no flag list for subcommand " << sub << ": add one here";
+    auto r = run_r1train(sub + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub << r.output;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub;
+    for (const auto& flag : flags.at(sub)) EXPECT_NE(r.output.find(flag), std::string::npos) << sub << " " << flag;
   }
 }
 

@@ -41,26 +41,6 @@ void KVCache::advance(const torch::Tensor& mask) {
   length_ += t;
 }
 
-void KVCache::gather_from(const KVCache& source, const torch::Tensor& index) {
-  const int64_t n = index.size(0);
-  const int64_t len = source.length_;
-  TORCH_CHECK(n <= keys_[0].size(0) && len <= capacity_, "KV cache gather exceeds the allocated storage");
-  auto idx = index.to(keys_[0].device());
-  for (size_t l = 0; l < keys_.size(); ++l) {
-    // index_select makes a temporary, so the source may alias this cache.
-    auto k = source.keys_[l].narrow(2, 0, len).index_select(0, idx);
-    auto v = source.values_[l].narrow(2, 0, len).index_select(0, idx);
-    keys_[l].narrow(0, 0, n).narrow(2, 0, len).copy_(k);
-    values_[l].narrow(0, 0, n).narrow(2, 0, len).copy_(v);
-  }
-  auto valid = source.valid_.narrow(1, 0, len).index_select(0, idx);
-  auto next = source.next_position_.index_select(0, idx);
-  valid_.narrow(0, 0, n).narrow(1, 0, len).copy_(valid);
-  next_position_.narrow(0, 0, n).copy_(next);
-  rows_ = n;
-  length_ = len;
-}
-
 torch::Tensor KVCache::where(const torch::Tensor& slot) const {
   const int64_t R = slot.size(0), H = keys_[0].size(1), S = capacity_;
   // Row r, head h, slot s of the storage is element (r * H + h) * S + s of its [rows * H * S, D] view.

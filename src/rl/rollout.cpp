@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 namespace r1 {
 
 std::size_t RolloutBatch::num_completions() const {
@@ -26,14 +28,32 @@ void RolloutBatch::set_advantages(const torch::Tensor& advantages) {
     for (auto& s : g.samples) s.advantage = *p++;
 }
 
+namespace {
+
+void add_counts(RolloutStats& to, const RolloutStats& from) {
+  to.dropped_groups += from.dropped_groups;
+  to.decode_row_steps += from.decode_row_steps;
+  to.decode_tokens += from.decode_tokens;
+  for (const auto& [name, n] : from.reward_failures) to.reward_failures[name] += n;
+}
+
+}  // namespace
+
+void RolloutStats::add_round(const RolloutStats& later) {
+  generate_s += later.generate_s;
+  reward_s += later.reward_s;
+  add_counts(*this, later);
+}
+
+void RolloutStats::add_rank(const RolloutStats& other) {
+  generate_s = std::max(generate_s, other.generate_s);
+  reward_s = std::max(reward_s, other.reward_s);
+  add_counts(*this, other);
+}
+
 void RolloutBatch::append(RolloutBatch&& other) {
   for (auto& g : other.groups) groups.push_back(std::move(g));
-  stats.generate_s += other.stats.generate_s;
-  stats.reward_s += other.stats.reward_s;
-  stats.dropped_groups += other.stats.dropped_groups;
-  stats.decode_row_steps += other.stats.decode_row_steps;
-  stats.decode_tokens += other.stats.decode_tokens;
-  for (const auto& [name, n] : other.stats.reward_failures) stats.reward_failures[name] += n;
+  stats.add_round(other.stats);
 }
 
 nlohmann::json rollout_to_json(const RolloutBatch& batch) {
@@ -95,6 +115,12 @@ std::vector<SampleRef> sample_refs(const RolloutBatch& batch) {
   out.reserve(batch.num_completions());
   for (const auto& g : batch.groups)
     for (const auto& s : g.samples) out.push_back({&g, &s});
+  return out;
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> micro_batch_ranges(std::size_t rows, std::size_t size) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  for (std::size_t start = 0; start < rows; start += size) out.emplace_back(start, std::min(rows, start + size));
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <array>
 #include <cmath>
 #include <numeric>
 
@@ -256,13 +257,7 @@ RolloutBatch Trainer::exchange(RolloutBatch&& mine) {
   for (const auto& part : comm_.all_gather(std::string(bytes.begin(), bytes.end()))) {
     RolloutBatch b = rollout_from_json(nlohmann::json::from_cbor(part));
     for (auto& g : b.groups) all.groups.push_back(std::move(g));
-    // Wall time is the slowest rank's; counts add up.
-    all.stats.generate_s = std::max(all.stats.generate_s, b.stats.generate_s);
-    all.stats.reward_s = std::max(all.stats.reward_s, b.stats.reward_s);
-    all.stats.dropped_groups += b.stats.dropped_groups;
-    all.stats.decode_row_steps += b.stats.decode_row_steps;
-    all.stats.decode_tokens += b.stats.decode_tokens;
-    for (const auto& [name, n] : b.stats.reward_failures) all.stats.reward_failures[name] += n;
+    all.stats.add_rank(b.stats);
   }
   return all;
 }
@@ -316,11 +311,10 @@ std::vector<TrainingBatch> Trainer::micro_batches(const RolloutBatch& batch) con
              b.group->prompt_ids.size() + b.sample->completion.token_ids.size();
     });
   }
-  const auto size = static_cast<std::size_t>(config_.train.micro_batch_size);
   std::vector<TrainingBatch> micro;
-  for (std::size_t start = 0; start < rows.size(); start += size) {
+  for (const auto& [start, end] : micro_batch_ranges(rows.size(), static_cast<std::size_t>(config_.train.micro_batch_size))) {
     std::vector<SampleRef> part(rows.begin() + static_cast<std::ptrdiff_t>(start),
-                                rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), start + size)));
+                                rows.begin() + static_cast<std::ptrdiff_t>(end));
     micro.push_back(
         make_training_batch(part, padding_id(*tokenizer_), config_.grpo.mask_truncated_completions, device_));
   }
@@ -344,10 +338,19 @@ Trainer::FrozenLogProbs Trainer::frozen_logprobs(const std::vector<TrainingBatch
   return frozen;
 }
 
-// One iteration's loss and diagnostics, summed over micro-batches on the device and read once.
-struct Trainer::IterationSums {
-  double loss = 0, policy = 0, kl = 0, entropy = 0, clip_low = 0, clip_high = 0, clip_dual = 0, policy_tokens = 0,
-         tokens = 0, corrected = 0, mismatch_kl = 0, mismatch_ratio = 0;
+// One iteration's loss and diagnostics, summed over micro-batches and ranks. On the device they are
+// one stacked tensor, read once; fields() is the one list of them, for stacking and reading back.
+template <class T>
+struct LossSums {
+  T loss{}, policy{}, kl{}, entropy{}, clip_low{}, clip_high{}, clip_dual{}, policy_tokens{}, tokens{}, corrected{},
+      mismatch_kl{}, mismatch_ratio{};
+  auto fields() {
+    return std::array{&loss,      &policy,        &kl,     &entropy,   &clip_low,    &clip_high,
+                      &clip_dual, &policy_tokens, &tokens, &corrected, &mismatch_kl, &mismatch_ratio};
+  }
+};
+
+struct Trainer::IterationSums : LossSums<double> {
   double mismatch_max_abs = 0;  // a max over micro-batches and ranks, not a sum
 };
 
@@ -355,8 +358,9 @@ Trainer::IterationSums Trainer::policy_iteration(const std::vector<TrainingBatch
                                                  const LossNormalizer& norm) {
   const double temperature = config_.rollout.temperature > 0 ? config_.rollout.temperature : 1.0;
   const auto options = torch::TensorOptions().dtype(torch::kFloat64).device(device_);
-  auto sums = torch::zeros({12}, options);     // [12]
-  auto max_abs = torch::zeros({1}, options);  // [1]
+  IterationSums result;
+  auto sums = torch::zeros({static_cast<int64_t>(result.fields().size())}, options);  // one entry per field
+  auto max_abs = torch::zeros({1}, options);                                          // [1]
   for (std::size_t i = 0; i < micro.size(); ++i) {
     auto lp = completion_logprobs(policy_.model, micro[i], temperature);  // [N, T]
     const auto old = frozen.old_policy[i].defined() ? frozen.old_policy[i] : lp.logp.detach();  // pi_train of the rollout
@@ -365,18 +369,23 @@ Trainer::IterationSums Trainer::policy_iteration(const std::vector<TrainingBatch
     auto out = policy_loss(in, config_.grpo, norm);
     out.loss.backward();
     optimizer_->accumulate_gradients();  // bf16/fp16 models: the micro-batches summed in float32
-    auto entropy = (lp.entropy.detach() * micro[i].completion_mask).sum();  // a diagnostic: no graph kept
     const auto mismatch = rollout_mismatch(old, micro[i].sampler_logp, micro[i].completion_mask);
-    sums += torch::stack({out.loss.detach(), out.policy_loss, out.kl, entropy, out.clipped_low, out.clipped_high,
-                          out.clipped_dual, out.policy_tokens, out.tokens, out.corrected, mismatch.kl, mismatch.ratio})
-                .to(torch::kFloat64);
+    LossSums<torch::Tensor> part{out.loss.detach(), out.policy_loss, out.kl,
+                                 (lp.entropy.detach() * micro[i].completion_mask).sum(),  // a diagnostic: no graph kept
+                                 out.clipped_low, out.clipped_high, out.clipped_dual, out.policy_tokens, out.tokens,
+                                 out.corrected, mismatch.kl, mismatch.ratio};
+    std::vector<torch::Tensor> values;
+    for (auto* f : part.fields()) values.push_back(f->to(torch::kFloat64));
+    sums += torch::stack(values);
     max_abs = torch::maximum(max_abs, mismatch.max_abs.to(torch::kFloat64).reshape({1}));
   }
   comm_.all_reduce_sum(sums);  // every rank's share of the step's objective and diagnostics
   comm_.all_reduce_max(max_abs);
   auto host = sums.cpu();
   const double* v = host.data_ptr<double>();
-  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], max_abs.item<double>()};
+  for (auto* f : result.fields()) *f = *v++;
+  result.mismatch_max_abs = max_abs.item<double>();
+  return result;
 }
 
 UpdateStats Trainer::update(const RolloutBatch& batch) {
@@ -388,9 +397,10 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
   int64_t all_micro = 0;  // micro-batches over all ranks (bnpo averages over them)
   for (int r = 0; r < comm_.size(); ++r) {
     const auto [first, last] = rank_share(batch.groups.size(), r, comm_.size());
-    int64_t rows = 0;
-    for (auto g = first; g < last; ++g) rows += static_cast<int64_t>(batch.groups[g].samples.size());
-    all_micro += (rows + config_.train.micro_batch_size - 1) / config_.train.micro_batch_size;
+    std::size_t rows = 0;
+    for (auto g = first; g < last; ++g) rows += batch.groups[g].samples.size();
+    all_micro += static_cast<int64_t>(
+        micro_batch_ranges(rows, static_cast<std::size_t>(config_.train.micro_batch_size)).size());
   }
   LossNormalizer norm{config_.grpo.loss_type, n, 0, all_micro, config_.rollout.max_new_tokens};
   for (const auto& g : batch.groups)  // counted on the host: no device sync per micro-batch

@@ -36,11 +36,6 @@ class KVCache {
   // and advances length and next positions.
   void advance(const torch::Tensor& mask);
 
-  // Rebuilds the active rows in place as rows `index` ([N'] int64, N' <= storage rows) of
-  // `source` (which may be this cache): gathering a prompt's prefill into its G sample rows,
-  // or compacting away finished rows. Copies source's length slots.
-  void gather_from(const KVCache& source, const torch::Tensor& index);
-
   // Static-shape decoding. where(slot) turns per-row slots ([R] int64, on the device) into the
   // [R * Hkv] positions write_at stores one token per row at (k, v: [R, Hkv, 1, D], the first R
   // storage rows): one index_copy_ per tensor, no sync; computed once per step for every layer.

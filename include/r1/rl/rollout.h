@@ -9,6 +9,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "r1/generation/generate.h"
@@ -43,6 +44,12 @@ struct RolloutStats {
   std::map<std::string, int> reward_failures;  // defaults used by rewards, by reward key
   int64_t decode_row_steps = 0;  // slots the rollout engine computed (GenerateStats::row_steps)
   int64_t decode_tokens = 0;     // tokens it kept
+
+  // Another refill round of the same rank, run after this one: times and counts add up.
+  void add_round(const RolloutStats& later);
+  // Another rank's stats of the same rounds, run alongside: wall times are the slowest rank's,
+  // counts add up.
+  void add_rank(const RolloutStats& other);
 };
 
 struct RolloutBatch {
@@ -77,6 +84,9 @@ std::vector<SampleRef> sample_refs(const RolloutBatch& batch);
 inline bool counts_in_loss(const Completion& c, bool mask_truncated) {
   return !(mask_truncated && c.finish_reason == FinishReason::Length);
 }
+
+// How `rows` rows are split into micro-batches of at most `size`: [start, end) of each, in order.
+std::vector<std::pair<std::size_t, std::size_t>> micro_batch_ranges(std::size_t rows, std::size_t size);
 
 // Padded model inputs for some samples of a rollout batch.
 struct TrainingBatch {
