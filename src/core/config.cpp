@@ -4,6 +4,7 @@
 #include "r1/core/config.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "r1/core/error.h"
 #include "r1/core/text_distance.h"
@@ -22,6 +24,16 @@ namespace r1 {
 // alters; a field inherits its section's, or is kFree (logging, checkpointing, device, memory
 // batching: may change on resume).
 constexpr unsigned kFree = 0, kDefinesGrpo = 1, kDefinesSft = 2, kDefinesAll = kDefinesGrpo | kDefinesSft;
+
+// Which rewards read a reward-specific field: one bit per RewardKind. A key set on a reward that
+// does not read it is refused, and the emitter prints a reward's keys only where they are set.
+using RewardMask = unsigned;
+constexpr RewardMask kAllRewards = ~0u;
+constexpr RewardMask read_by(std::initializer_list<RewardKind> kinds) {
+  RewardMask m = 0;
+  for (RewardKind k : kinds) m |= 1u << static_cast<unsigned>(k);
+  return m;
+}
 
 // Every field of every section, once. The same lists drive parsing, printing, the key listing and
 // the run-defining lines, so a new field is one line here plus its struct member.
@@ -56,24 +68,25 @@ void visit(V& v, RolloutConfig& c) {
 
 template <class V>
 void visit(V& v, RewardConfig& c) {
+  using K = RewardKind;
   v("name", c.name);
   v("weight", c.weight);
-  v("mode", c.mode);
-  v("pattern", c.pattern);
-  v("command", c.command);
-  v("timeout_s", c.timeout_s);
-  v("default_score", c.default_score);
-  v("on_error", c.on_error);
-  v("format_score", c.format_score);
-  v("buffer", c.buffer);
-  v("penalty", c.penalty);
-  v("max_len", c.max_len);
-  v("min_value_wrong", c.min_value_wrong);
-  v("max_value_wrong", c.max_value_wrong);
-  v("min_value_correct", c.min_value_correct);
-  v("max_value_correct", c.max_value_correct);
-  v("ngram", c.ngram);
-  v("max_penalty", c.max_penalty);
+  v("mode", c.mode, kDefinesAll, read_by({K::Format, K::Gsm8k, K::Cosine}));
+  v("pattern", c.pattern, kDefinesAll, read_by({K::Regex}));
+  v("command", c.command, kDefinesAll, read_by({K::Command}));
+  v("timeout_s", c.timeout_s, kDefinesAll, read_by({K::Command}));
+  v("default_score", c.default_score, kDefinesAll, read_by({K::Command}));
+  v("on_error", c.on_error, kDefinesAll, read_by({K::Command}));
+  v("format_score", c.format_score, kDefinesAll, read_by({K::Countdown}));
+  v("buffer", c.buffer, kDefinesAll, read_by({K::Overlong}));
+  v("penalty", c.penalty, kDefinesAll, read_by({K::Overlong}));
+  v("max_len", c.max_len, kDefinesAll, read_by({K::Overlong, K::Cosine}));
+  v("min_value_wrong", c.min_value_wrong, kDefinesAll, read_by({K::Cosine}));
+  v("max_value_wrong", c.max_value_wrong, kDefinesAll, read_by({K::Cosine}));
+  v("min_value_correct", c.min_value_correct, kDefinesAll, read_by({K::Cosine}));
+  v("max_value_correct", c.max_value_correct, kDefinesAll, read_by({K::Cosine}));
+  v("ngram", c.ngram, kDefinesAll, read_by({K::Repetition}));
+  v("max_penalty", c.max_penalty, kDefinesAll, read_by({K::Repetition}));
 }
 
 template <class V>
@@ -202,7 +215,7 @@ struct KeyLister {
   std::string prefix;
   std::vector<std::string>* out;
   template <class T>
-  void operator()(const char* key, T& ref, unsigned = kDefinesAll) {
+  void operator()(const char* key, T& ref, unsigned = kDefinesAll, RewardMask = kAllRewards) {
     if constexpr (std::is_class_v<T> && !std::is_same_v<T, std::string> &&
                   !std::is_same_v<T, std::vector<std::string>> &&
                   !std::is_same_v<T, std::vector<double>> &&
@@ -317,7 +330,7 @@ struct Parser {
   std::vector<std::string> known;
 
   template <class T>
-  void operator()(const char* key, T& ref, unsigned = kDefinesAll) {
+  void operator()(const char* key, T& ref, unsigned = kDefinesAll, RewardMask = kAllRewards) {
     known.emplace_back(key);
     const YAML::Node n = node[key];
     if (!n) return;
@@ -447,19 +460,51 @@ struct Parser {
 
 std::string format_double(double d) { return fmt::format("{}", d); }
 
+// A reward field's value as printed, to tell a set key from its default.
+template <class T>
+std::string scalar_text(const T& ref) {
+  if constexpr (std::is_same_v<T, std::string>) return ref;
+  else if constexpr (std::is_enum_v<T>) return std::string(option_name(ref));
+  else if constexpr (std::is_same_v<T, double>) return format_double(ref);
+  else if constexpr (std::is_same_v<T, bool>) return ref ? "true" : "false";
+  else return std::to_string(ref);
+}
+
+// The default RewardConfig's values as printed, in visit order.
+const std::vector<std::string>& reward_default_texts() {
+  static const std::vector<std::string> texts = [] {
+    std::vector<std::string> out;
+    RewardConfig d;
+    auto collect = [&](const char*, auto& ref, unsigned = kDefinesAll, RewardMask = kAllRewards) {
+      out.push_back(scalar_text(ref));
+    };
+    visit(collect, d);
+    return out;
+  }();
+  return texts;
+}
+
 struct Emitter {
   YAML::Emitter* out;
   unsigned runs = kDefinesAll;  // emit only settings that define these runs (all: the whole config)
   bool only_defining = false;
+  bool reward_entry = false;    // inside a reward: name and weight always, other keys only when set
+  std::size_t field = 0;        // reward_entry: the field's position in visit order
 
   template <class T>
-  void operator()(const char* key, T& ref, unsigned defines = kDefinesAll) {
+  void operator()(const char* key, T& ref, unsigned defines = kDefinesAll, RewardMask = kAllRewards) {
     if (only_defining && (defines & runs) == 0) return;
+    const bool always = std::string_view(key) == "name" || std::string_view(key) == "weight";
+    if constexpr (std::is_same_v<T, std::string> || std::is_enum_v<T> || std::is_arithmetic_v<T>) {
+      if (reward_entry && !always && scalar_text(ref) == reward_default_texts()[field++]) return;
+      if (reward_entry && always) ++field;
+    }
     *out << YAML::Key << key << YAML::Value;
     if constexpr (std::is_same_v<T, std::string>) {
       *out << YAML::DoubleQuoted << ref;
     } else if constexpr (std::is_enum_v<T>) {
-      *out << YAML::DoubleQuoted << option_name(ref);
+      if (reward_entry && always) *out << option_name(ref);  // {name: math, ...}
+      else *out << YAML::DoubleQuoted << option_name(ref);
     } else if constexpr (std::is_same_v<T, double>) {
       *out << format_double(ref);
     } else if constexpr (std::is_same_v<T, int> || std::is_same_v<T, bool>) {
@@ -474,34 +519,10 @@ struct Emitter {
       *out << YAML::EndSeq;
     } else if constexpr (std::is_same_v<T, std::vector<RewardConfig>>) {
       *out << YAML::BeginSeq;
-      const RewardConfig defaults;
       for (auto& r : ref) {
         *out << YAML::Flow << YAML::BeginMap;
-        *out << YAML::Key << "name" << YAML::Value << option_name(r.name);
-        *out << YAML::Key << "weight" << YAML::Value << format_double(r.weight);
-        // Reward-specific keys are printed only when they differ from the default.
-        auto opt_s = [&](const char* k, const std::string& v, const std::string& d) {
-          if (v != d) *out << YAML::Key << k << YAML::Value << YAML::DoubleQuoted << v;
-        };
-        auto opt_d = [&](const char* k, double v, double d) {
-          if (v != d) *out << YAML::Key << k << YAML::Value << format_double(v);
-        };
-        opt_s("mode", r.mode, defaults.mode);
-        opt_s("pattern", r.pattern, defaults.pattern);
-        opt_s("command", r.command, defaults.command);
-        opt_d("timeout_s", r.timeout_s, defaults.timeout_s);
-        opt_d("default_score", r.default_score, defaults.default_score);
-        opt_s("on_error", option_name(r.on_error), option_name(defaults.on_error));
-        opt_d("format_score", r.format_score, defaults.format_score);
-        opt_d("buffer", r.buffer, defaults.buffer);
-        opt_d("penalty", r.penalty, defaults.penalty);
-        opt_d("max_len", r.max_len, defaults.max_len);
-        opt_d("min_value_wrong", r.min_value_wrong, defaults.min_value_wrong);
-        opt_d("max_value_wrong", r.max_value_wrong, defaults.max_value_wrong);
-        opt_d("min_value_correct", r.min_value_correct, defaults.min_value_correct);
-        opt_d("max_value_correct", r.max_value_correct, defaults.max_value_correct);
-        opt_d("ngram", r.ngram, defaults.ngram);
-        opt_d("max_penalty", r.max_penalty, defaults.max_penalty);
+        Emitter entry{out, runs & defines, only_defining, /*reward_entry=*/true};
+        visit(entry, r);
         *out << YAML::EndMap;
       }
       *out << YAML::EndSeq;
@@ -707,31 +728,19 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
       r.check(rw.max_penalty <= 0, p + ".max_penalty",
               fmt::format("is {}; must be <= 0 (the score of an all-repeating completion)", rw.max_penalty));
     }
-    // A reward-specific key set on a reward that does not read it is a mistake (a key under the wrong entry).
-    const RewardConfig d;
-    auto only_for = [&](bool set, const char* key, std::initializer_list<RewardKind> kinds) {
-      if (!set || std::find(kinds.begin(), kinds.end(), rw.name) != kinds.end()) return;
+    // A reward-specific key set on a reward that does not read it is a mistake (a key under the wrong
+    // entry): which rewards read each key is the field's tag in visit(RewardConfig).
+    RewardConfig entry = rw;
+    std::size_t field = 0;
+    auto check_read = [&](const char* key, auto& ref, unsigned = kDefinesAll, RewardMask readers = kAllRewards) {
+      const bool set = scalar_text(ref) != reward_default_texts()[field++];
+      if (!set || (readers & read_by({rw.name})) != 0) return;
       std::string names;
-      for (RewardKind k : kinds) names += (names.empty() ? "" : ", ") + option_name(k);
+      for (const auto& info : option_table(RewardKind{}))
+        if (readers & read_by({info.value})) names += (names.empty() ? "" : ", ") + std::string(info.name);
       r.fail(p + "." + key, fmt::format("the {} reward does not read {}; only {} do(es)", option_name(rw.name), key, names));
     };
-    using K = RewardKind;
-    only_for(!rw.mode.empty(), "mode", {K::Format, K::Gsm8k, K::Cosine});
-    only_for(!rw.pattern.empty(), "pattern", {K::Regex});
-    only_for(!rw.command.empty(), "command", {K::Command});
-    only_for(rw.timeout_s != d.timeout_s, "timeout_s", {K::Command});
-    only_for(rw.default_score != d.default_score, "default_score", {K::Command});
-    only_for(rw.on_error != d.on_error, "on_error", {K::Command});
-    only_for(rw.format_score != d.format_score, "format_score", {K::Countdown});
-    only_for(rw.buffer != d.buffer, "buffer", {K::Overlong});
-    only_for(rw.penalty != d.penalty, "penalty", {K::Overlong});
-    only_for(rw.max_len != d.max_len, "max_len", {K::Overlong, K::Cosine});
-    only_for(rw.min_value_wrong != d.min_value_wrong, "min_value_wrong", {K::Cosine});
-    only_for(rw.max_value_wrong != d.max_value_wrong, "max_value_wrong", {K::Cosine});
-    only_for(rw.min_value_correct != d.min_value_correct, "min_value_correct", {K::Cosine});
-    only_for(rw.max_value_correct != d.max_value_correct, "max_value_correct", {K::Cosine});
-    only_for(rw.ngram != d.ngram, "ngram", {K::Repetition});
-    only_for(rw.max_penalty != d.max_penalty, "max_penalty", {K::Repetition});
+    visit(check_read, entry);
   }
 
   const auto& g = c.grpo;
@@ -885,6 +894,41 @@ void resolve_path(std::string& p, const std::filesystem::path& base) {
 }
 
 }  // namespace
+
+namespace {
+
+// (key path, value text) of every field: config_values.
+struct ValueLister {
+  std::string prefix;
+  std::vector<std::pair<std::string, std::string>>* out;
+  template <class T>
+  void operator()(const char* key, T& ref, unsigned = kDefinesAll, RewardMask = kAllRewards) {
+    const std::string path = prefix + key;
+    if constexpr (std::is_same_v<T, std::vector<RewardConfig>>) {
+      for (std::size_t i = 0; i < ref.size(); ++i) {
+        ValueLister sub{fmt::format("{}[{}].", path, i), out};
+        visit(sub, ref[i]);
+      }
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<double>>) {
+      out->emplace_back(path, fmt::format("[{}]", fmt::join(ref, ", ")));
+    } else if constexpr (std::is_class_v<T> && !std::is_same_v<T, std::string>) {
+      ValueLister sub{path + ".", out};
+      visit(sub, ref);
+    } else {
+      out->emplace_back(path, scalar_text(ref));
+    }
+  }
+};
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> config_values(const Config& config) {
+  Config c = config;
+  std::vector<std::pair<std::string, std::string>> out;
+  ValueLister lister{"", &out};
+  visit(lister, c);
+  return out;
+}
 
 std::vector<std::string> config_keys() {
   static const std::vector<std::string> keys = [] {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "r1/core/options.h"
@@ -199,5 +200,10 @@ std::vector<std::string> run_defining_lines(const Config& config, ConfigUse use)
 
 // Every valid key path ("grpo.epsilon_high", "rewards[].weight", ...).
 std::vector<std::string> config_keys();
+
+// Every setting of `config` as (key path, value as text), in the order of config_keys (reward
+// entries as "rewards[I].key", lists as one value): the fields compared one by one, independently
+// of the YAML emitter.
+std::vector<std::pair<std::string, std::string>> config_values(const Config& config);
 
 }  // namespace r1
