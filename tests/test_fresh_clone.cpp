@@ -1,5 +1,6 @@
-// A clone anywhere works: no tracked file names a path of a developer's machine, and every shipped
-// recipe validates from a copy of the repository in an unrelated folder (only its model missing).
+// The repository as a whole: a clone anywhere works (no tracked file names a path of a developer's
+// machine, every shipped recipe validates from a copy in an unrelated folder, only its model
+// missing), and the code map follows the link graph.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -127,6 +128,15 @@ TEST(FreshClone, EveryShippedConfigValidatesFromACopyElsewhere) {
     ++checked;
   }
   EXPECT_GE(checked, 7);
+}
+
+// scripts/check_layout.py: every #include "r1/FOLDER/..." is of a folder the including library
+// links (CMakeLists.txt), and README's code map lists exactly the linked folders.
+TEST(Layout, IncludesFollowTheLinkGraphAndTheCodeMap) {
+  auto r = test::run_command(fmt::format("python3 '{}' '{}'", (test::source_dir() / "scripts/check_layout.py").string(),
+                                         test::source_dir().string()));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("rl: links dist, eval, train; includes agree"), std::string::npos) << r.output;
 }
 
 }  // namespace

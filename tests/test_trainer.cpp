@@ -13,7 +13,7 @@
 
 #include "r1/model/decoder.h"
 #include "r1/core/error.h"
-#include "r1/rl/rollout.h"
+#include "r1/rl/batch.h"
 #include "r1/rl/trainer_state.h"
 #include "r1/tokenizer/tokenizer.h"
 #include "r1/train/checkpoint.h"

@@ -10,7 +10,7 @@
 #include "r1/model/lora.h"
 #include "r1/model/safetensors.h"
 #include "r1/rl/grpo.h"
-#include "r1/rl/rollout.h"
+#include "r1/rl/batch.h"
 #include "r1/train/optimizer.h"
 #include "r1/tokenizer/tokenizer.h"
 

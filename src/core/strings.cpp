@@ -1,5 +1,7 @@
 #include "r1/core/strings.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <cctype>
@@ -22,6 +24,11 @@ std::string human_bytes(uint64_t bytes) {
     ++u;
   }
   return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+std::string human_duration(double seconds) {
+  auto s = static_cast<int64_t>(std::max(0.0, seconds));
+  return fmt::format("{:02d}:{:02d}:{:02d}", s / 3600, (s / 60) % 60, s % 60);
 }
 
 }  // namespace r1

@@ -5,10 +5,10 @@
 
 #include <array>
 #include <cmath>
-#include <numeric>
 
 #include "r1/core/error.h"
 #include "r1/core/signals.h"
+#include "r1/core/stopwatch.h"
 #include "r1/core/strings.h"
 #include "r1/data/prompt_template.h"
 #include "r1/eval/evaluate.h"
@@ -19,15 +19,6 @@ namespace r1 {
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-std::string hms(double seconds) {
-  auto s = static_cast<int64_t>(std::max(0.0, seconds));
-  return fmt::format("{:02d}:{:02d}:{:02d}", s / 3600, (s / 60) % 60, s % 60);
-}
-
 // A seed for step `step`, refill round `round`: sampling is reproducible per step,
 // so a resumed run needs no saved RNG state to continue exactly.
 uint64_t step_seed(uint64_t seed, int64_t step, int round) {
@@ -37,10 +28,6 @@ uint64_t step_seed(uint64_t seed, int64_t step, int round) {
   x *= 0xD6E8FEB86659FD93ULL;
   x ^= x >> 32;
   return x & 0x7FFFFFFFFFFFFFFFULL;
-}
-
-double mean(const std::vector<double>& v) {
-  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
 }  // namespace
@@ -118,7 +105,7 @@ void Trainer::run() {
       const auto step_start = std::chrono::steady_clock::now();
 
       RolloutBatch batch = rollout(step);  // sample G completions per prompt and score them
-      compute_advantages(batch);
+      assign_advantages(batch);
 
       const auto update_start = std::chrono::steady_clock::now();
       UpdateStats stats = update(batch);
@@ -142,7 +129,7 @@ void Trainer::run() {
           log_samples(step, batch);
       }
 
-      run_.record_nonfinite(stats.skipped_updates == config_.grpo.num_iterations);
+      nonfinite_.record(stats.skipped_updates == config_.grpo.num_iterations);
       if (config_.eval.every > 0 && step % config_.eval.every == 0) evaluate(step);
 
       const bool due = config_.train.checkpoint_every > 0 && step % config_.train.checkpoint_every == 0;
@@ -159,7 +146,7 @@ void Trainer::run() {
   } catch (const WriteError& e) {
     throw run_.with_last_checkpoint(e);
   }
-  spdlog::info("done: {} steps in {}; the final model is in {}", steps, hms(seconds_since(started_)),
+  spdlog::info("done: {} steps in {}; the final model is in {}", steps, human_duration(seconds_since(started_)),
                (run_.path() / "checkpoints" / checkpoint_name(steps)).string());
 }
 
@@ -285,7 +272,7 @@ bool Trainer::any_rank_stopping() {
   return flag.item<double>() > 0;
 }
 
-void Trainer::compute_advantages(RolloutBatch& batch) const {
+void Trainer::assign_advantages(RolloutBatch& batch) const {
   if (batch.num_completions() == 0) return;
   if (config_.grpo.reward_aggregation == RewardAggregation::NormalizeThenSum) {
     const auto weights = rewards_.weights();
@@ -297,7 +284,7 @@ void Trainer::compute_advantages(RolloutBatch& batch) const {
     return;
   }
   batch.set_advantages(
-      r1::compute_advantages(batch.rewards(), config_.rollout.group_size, config_.grpo.scale_rewards,
+      compute_advantages(batch.rewards(), config_.rollout.group_size, config_.grpo.scale_rewards,
                              config_.grpo.advantage));
 }
 
@@ -316,7 +303,7 @@ std::vector<TrainingBatch> Trainer::micro_batches(const RolloutBatch& batch) con
     std::vector<SampleRef> part(rows.begin() + static_cast<std::ptrdiff_t>(start),
                                 rows.begin() + static_cast<std::ptrdiff_t>(end));
     micro.push_back(
-        make_training_batch(part, padding_id(*tokenizer_), config_.grpo.mask_truncated_completions, device_));
+        make_training_batch(part, tokenizer_->padding_id(), config_.grpo.mask_truncated_completions, device_));
   }
   return micro;
 }
@@ -450,122 +437,6 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
   return stats;
 }
 
-nlohmann::json Trainer::step_metrics(int64_t step, const RolloutBatch& batch, const UpdateStats& stats,
-                                     const StepTimings& timings, int64_t step_tokens) const {
-  nlohmann::json m;
-  m["step"] = step;
-  const auto rewards = batch.rewards();  // [B*G]
-  const auto total = std::vector<double>(rewards.data_ptr<double>(), rewards.data_ptr<double>() + rewards.numel());
-  m["reward"] = mean(total);
-  double std_sum = 0;
-  int zero_std = 0;
-  const auto groups = batch.groups.size();
-  if (groups > 0) {
-    auto stds = group_std(rewards, config_.rollout.group_size).contiguous();  // [B]
-    for (std::size_t i = 0; i < groups; ++i) {
-      double s = stds.data_ptr<double>()[i];
-      std_sum += s;
-      zero_std += s == 0 ? 1 : 0;
-    }
-  }
-  m["reward_std"] = groups ? std_sum / static_cast<double>(groups) : 0.0;
-  m["frac_reward_zero_std"] = groups ? static_cast<double>(zero_std) / static_cast<double>(groups) : 0.0;
-  const auto names = rewards_.names();
-  for (std::size_t r = 0; r < names.size(); ++r) {
-    std::vector<double> values;
-    for (const auto& g : batch.groups)
-      for (const auto& s : g.samples) values.push_back(s.scores[r]);
-    m["rewards/" + names[r] + "/mean"] = mean(values);
-  }
-  for (const auto& [name, n] : batch.stats.reward_failures) m["rewards/" + name + "/failures"] = n;
-  double len_sum = 0, len_max = 0, clipped = 0;
-  int64_t rollout_tokens = 0;
-  for (const auto& g : batch.groups) {
-    for (const auto& s : g.samples) {
-      const auto len = static_cast<double>(s.completion.token_ids.size());
-      len_sum += len;
-      len_max = std::max(len_max, len);
-      clipped += s.completion.finish_reason == FinishReason::Length ? 1 : 0;
-      rollout_tokens += static_cast<int64_t>(s.completion.token_ids.size());
-    }
-  }
-  const double count = std::max<double>(1.0, static_cast<double>(batch.num_completions()));
-  m["completions/mean_length"] = len_sum / count;
-  m["completions/max_length"] = len_max;
-  m["completions/clipped_ratio"] = clipped / count;
-  m["loss"] = stats.loss;
-  m["policy_loss"] = stats.policy_loss;
-  m["kl"] = stats.kl;
-  m["entropy"] = stats.entropy;
-  m["clip_ratio/low_mean"] = stats.clip_low;
-  m["clip_ratio/high_mean"] = stats.clip_high;
-  m["clip_ratio/region_mean"] = stats.clip_low + stats.clip_high;
-  if (config_.grpo.clip_ratio_c > 0) m["clip_ratio/dual_mean"] = stats.clip_dual;
-  if (config_.grpo.top_entropy_quantile < 1) m["entropy/kept_fraction"] = stats.entropy_kept;
-  m["mismatch/kl"] = stats.mismatch_kl;
-  m["mismatch/max_abs_logprob"] = stats.mismatch_max_abs;
-  m["mismatch/ratio_mean"] = stats.mismatch_ratio;
-  if (config_.grpo.rollout_correction != RolloutCorrection::None) m["mismatch/corrected_fraction"] = stats.corrected;
-  m["grad_norm"] = stats.grad_norm;
-  m["lr"] = stats.lr;
-  m["memory/peak_gib"] = stats.peak_memory_gib;
-  m["num_tokens"] = state_.num_tokens;
-  m["nonfinite_skips"] = state_.nonfinite_skips;
-  if (config_.grpo.dynamic_sampling) m["dynamic_sampling/dropped_groups"] = batch.stats.dropped_groups;
-  m["epoch"] = sampler_.cursor().epoch;
-  m["timing/rollout_s"] = timings.rollout_s;
-  m["timing/reward_s"] = timings.reward_s;
-  m["timing/logprob_s"] = stats.logprob_s;
-  m["timing/update_s"] = timings.update_s;
-  m["throughput/update_tokens_per_s"] =
-      timings.update_s > 0 ? static_cast<double>(step_tokens) * config_.grpo.num_iterations / timings.update_s : 0.0;
-  m["timing/step_s"] = timings.step_s;
-  m["throughput/rollout_tokens_per_s"] =
-      timings.rollout_s > 0 ? static_cast<double>(rollout_tokens) / timings.rollout_s : 0.0;
-  const auto& rs = batch.stats;  // decode slots computed for rows already finished (or empty)
-  m["throughput/rollout_wasted_row_steps"] =
-      rs.decode_row_steps > 0
-          ? static_cast<double>(rs.decode_row_steps - rs.decode_tokens) / static_cast<double>(rs.decode_row_steps)
-          : 0.0;
-  return m;
-}
-
-void Trainer::log_console(int64_t step, const nlohmann::json& m) const {
-  std::string per_reward;
-  for (const auto& name : rewards_.names()) {
-    per_reward += fmt::format(" {} {:.3f}", name, m["rewards/" + name + "/mean"].get<double>());
-  }
-  const double elapsed = seconds_since(started_);
-  const int64_t done = step - start_step_;
-  const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(config_.train.steps - step) : 0;
-  spdlog::info("step {}/{} | reward {:.3f} |{} | len {:.0f} | kl {:.4f} | clip {:.3f} | {:.0f} tok/s | {} ETA {}",
-               step, config_.train.steps, m["reward"].get<double>(), per_reward,
-               m["completions/mean_length"].get<double>(), m["kl"].get<double>(),
-               m["clip_ratio/region_mean"].get<double>(), m["throughput/rollout_tokens_per_s"].get<double>(),
-               hms(elapsed), hms(eta));
-}
-
-void Trainer::log_samples(int64_t step, const RolloutBatch& batch) {
-  const auto names = rewards_.names();
-  for (const auto& g : batch.groups) {
-    for (const auto& s : g.samples) {
-      nlohmann::json rewards;
-      for (std::size_t r = 0; r < names.size(); ++r) rewards[names[r]] = s.scores[r];
-      run_.log("samples.jsonl")
-          .write({{"step", step},
-                  {"prompt", g.prompt_text},
-                  {"answer", dataset_[g.example_index].answer},
-                  {"sample", s.completion.sample},
-                  {"completion", s.completion.text},
-                  {"completion_tokens", s.completion.token_ids.size()},
-                  {"finish_reason", option_name(s.completion.finish_reason)},
-                  {"rewards", rewards},
-                  {"reward", s.reward},
-                  {"advantage", s.advantage}});
-    }
-  }
-}
-
 std::vector<torch::Tensor> Trainer::attach_lora() {
   // The base is frozen in its dtype (no gradients, no optimizer state, never written to).
   for (auto& p : policy_.model->parameters()) p.requires_grad_(false);
@@ -590,18 +461,6 @@ std::vector<torch::Tensor> Trainer::attach_lora() {
                config_.lora.alpha, fmt::join(config_.lora.target_modules, ", "), trained,
                100.0 * static_cast<double>(trained) / static_cast<double>(std::max<int64_t>(total, 1)), total);
   return params;
-}
-
-void Trainer::log_memory_estimate() const {
-  const int shards = optimizer_->sharded() ? comm_.size() : 1;
-  auto m = training_memory(trainable_, shards);
-  if (config_.lora.r > 0)  // the frozen base's weights come on top of the adapters'
-    for (const auto& p : policy_.model->parameters()) m.weights += p.numel() * static_cast<int64_t>(p.element_size());
-  const auto b = [](int64_t bytes) { return human_bytes(static_cast<uint64_t>(bytes)); };
-  spdlog::info("memory per rank (estimated, before activations): weights {} + gradients {} + AdamW moments {} + "
-               "fp32 masters {} = {}{}",
-               b(m.weights), b(m.gradients), b(m.moments), b(m.masters), b(m.total()),
-               shards > 1 ? fmt::format(" (optimizer state sharded over {} ranks)", shards) : std::string());
 }
 
 void Trainer::evaluate(int64_t step) {

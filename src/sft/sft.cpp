@@ -14,6 +14,7 @@
 #include "r1/model/init.h"
 #include "r1/model/logprobs.h"
 #include "r1/train/checkpoint.h"
+#include "r1/train/nonfinite.h"
 #include "r1/train/optimizer.h"
 #include "r1/train/run_directory.h"
 
@@ -155,6 +156,7 @@ SftResult run_sft(const Config& config, const ResumeOptions& resume) {
                      "(set lora.r: 0 for sft)");
   const SftConfig& cfg = config.sft;
   RunDirectory run(config, ConfigUse::Sft, resume);
+  NonFiniteStreak nonfinite(run.path(), "sft.lr");
   const torch::Device device = resolve_device(config.model.device);
   const torch::Dtype dtype = resolve_dtype(config.model.dtype, device);
   const auto& checkpoint = run.checkpoint();
@@ -166,7 +168,7 @@ SftResult run_sft(const Config& config, const ResumeOptions& resume) {
     throw InputError(fmt::format("{}: the tokenizer has {} tokens but config.json's vocab_size is {}",
                                  run.model_source().string(), tokenizer->vocab_size(), arch.vocab_size));
   const auto corpus = load_sft_corpus(cfg.data, cfg, *tokenizer);
-  const int pad_id = padding_id(*tokenizer);
+  const int pad_id = tokenizer->padding_id();
   run.open(checkpoint ? start.step : -1, {"metrics.jsonl"});
 
   const int64_t total_examples = static_cast<int64_t>(corpus.size()) * cfg.epochs;
@@ -240,7 +242,7 @@ SftResult run_sft(const Config& config, const ResumeOptions& resume) {
                    {"num_tokens", num_tokens},
                    {"timing/step_s", step_s},
                    {"throughput/tokens_per_s", step_tokens / std::max(step_s, 1e-9)}});
-    run.record_nonfinite(!finite || !opt.applied);
+    nonfinite.record(!finite || !opt.applied);
     if (step % cfg.log_every == 0 || step == 1 || step == total_steps) {
       double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       spdlog::info("sft step {}/{}  loss {:.4f}  lr {:.2e}  grad_norm {:.3f}  {:.0f} tok/s  {:.0f}s", step,

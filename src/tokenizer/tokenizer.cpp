@@ -290,6 +290,7 @@ int Tokenizer::vocab_size() const { return backend_->vocab_size(); }
 std::optional<int> Tokenizer::bos_id() const { return bos_; }
 std::vector<int> Tokenizer::eos_ids() const { return eos_; }
 std::optional<int> Tokenizer::pad_id() const { return pad_; }
+int Tokenizer::padding_id() const { return pad_.value_or(eos_ids().empty() ? 0 : eos_ids().front()); }
 bool Tokenizer::add_bos_token() const { return add_bos_; }
 bool Tokenizer::is_special(int id) const { return id >= 0 && id < vocab_size() && backend_->is_special(id); }
 bool Tokenizer::is_byte_token(int id) const { return id >= 0 && id < vocab_size() && backend_->is_byte_token(id); }

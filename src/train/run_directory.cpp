@@ -138,20 +138,4 @@ WriteError RunDirectory::with_last_checkpoint(const WriteError& e) const {
                     (last ? last->string() : std::string("none (no checkpoint was saved yet)")));
 }
 
-void RunDirectory::record_nonfinite(bool all_updates_skipped) {
-  constexpr int kMaxNonFiniteStreak = 3;
-  nonfinite_streak_ = all_updates_skipped ? nonfinite_streak_ + 1 : 0;
-  if (nonfinite_streak_ < kMaxNonFiniteStreak) return;
-  const std::string lr_key = use_ == ConfigUse::Sft ? "sft.lr" : "optim.lr";
-  auto last = find_latest_checkpoint(dir_);
-  throw std::runtime_error(fmt::format(
-      "stopping: {} steps in a row had a NaN/Inf loss or gradient (try a lower {} or optim.max_grad_norm); the "
-      "last good checkpoint is {}",
-      nonfinite_streak_, lr_key, last ? last->string() : std::string("none (no checkpoint was saved yet)")));
-}
-
-int padding_id(const Tokenizer& tokenizer) {
-  return tokenizer.pad_id().value_or(tokenizer.eos_ids().empty() ? 0 : tokenizer.eos_ids().front());
-}
-
 }  // namespace r1

@@ -58,7 +58,7 @@ struct RewardConfig {
 };
 
 struct GrpoConfig {
-  LossType loss_type = LossType::Dapo;   // grpo | bnpo | dr_grpo | dapo
+  LossType loss_type = LossType::Dapo;   // grpo | bnpo | dr_grpo | dapo | cispo | sapo
   double epsilon = 0.2;                  // lower clip: ratio >= 1 - epsilon
   double epsilon_high = 0.28;            // upper clip: ratio <= 1 + epsilon_high
   double beta = 0.0;                     // KL weight; reference model loaded only when > 0

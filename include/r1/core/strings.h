@@ -13,4 +13,7 @@ std::string trim(std::string_view s);
 // "512 B", "3.2 MiB", "1.5 GiB": binary units, one decimal.
 std::string human_bytes(uint64_t bytes);
 
+// "01:02:03": hours, minutes, seconds of a duration (negative counts as 0).
+std::string human_duration(double seconds);
+
 }  // namespace r1

@@ -65,7 +65,7 @@ class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(const TransformerConfig& config, torch::TensorOptions options);
   // x [N, T, width]; mask: which of S keys each query may attend, as built once per forward
-  // from allowed [N, 1, T, S] bool (see attention_mask_for in model.cpp). With a cache, the T
+  // from allowed [N, 1, T, S] bool (see attention_mask_for in decoder.cpp). With a cache, the T
   // new keys/values are written to it and attention covers its S = length + T slots.
   torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache* cache,
                         int64_t layer);

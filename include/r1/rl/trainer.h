@@ -15,9 +15,10 @@
 #include "r1/model/decoder.h"
 #include "r1/rewards/reward_set.h"
 #include "r1/rl/grpo.h"
-#include "r1/rl/rollout.h"
+#include "r1/rl/batch.h"
 #include "r1/rl/trainer_state.h"
 #include "r1/tokenizer/tokenizer.h"
+#include "r1/train/nonfinite.h"
 #include "r1/train/optimizer.h"
 #include "r1/train/run_directory.h"
 
@@ -73,7 +74,8 @@ class Trainer {
  private:
   RolloutBatch rollout(int64_t step);
   RolloutBatch sample_groups(int64_t step, int round, std::size_t num_prompts);
-  void compute_advantages(RolloutBatch& batch) const;
+  // Each sample's advantage from the batch's rewards (grpo.advantage, scale_rewards, reward_aggregation).
+  void assign_advantages(RolloutBatch& batch) const;
   UpdateStats update(const RolloutBatch& batch);
 
   // The parts of update(): padded micro-batches of rows sorted by length (except for bnpo); the
@@ -129,6 +131,7 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
 
   TrainerState state_;      // what the run has done, saved in checkpoints
+  NonFiniteStreak nonfinite_{run_.path(), "optim.lr"};  // stops after 3 steps without a finite update
   int64_t start_step_ = 0;  // steps completed before this process started
   std::chrono::steady_clock::time_point started_;
 };

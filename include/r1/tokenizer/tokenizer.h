@@ -42,6 +42,7 @@ class Tokenizer {
   std::optional<int> bos_id() const;
   std::vector<int> eos_ids() const;  // every end token (generation_config.json may list several)
   std::optional<int> pad_id() const;
+  int padding_id() const;  // what pads batches: the pad token, else the first end token, else 0
   bool add_bos_token() const;
   bool is_special(int id) const;
   std::optional<int> token_to_id(const std::string& token) const;

@@ -15,7 +15,6 @@
 #include "r1/core/log.h"
 #include "r1/core/output_file.h"
 #include "r1/model/decoder.h"
-#include "r1/tokenizer/tokenizer.h"
 #include "r1/train/checkpoint.h"
 #include "r1/train/optimizer.h"
 
@@ -61,10 +60,6 @@ class RunDirectory {
   // `e` with the run's last good checkpoint named, for a write that failed during work.
   WriteError with_last_checkpoint(const WriteError& e) const;
 
-  // Counts steps whose updates were all skipped for a NaN/Inf loss or gradient: the third in a row
-  // stops the run (std::runtime_error naming the last good checkpoint and what to try).
-  void record_nonfinite(bool all_updates_skipped);
-
   // The settings that define this run, as checkpoints record them.
   std::vector<std::string> defining_lines() const { return run_defining_lines(config_, use_); }
 
@@ -78,10 +73,6 @@ class RunDirectory {
   std::filesystem::path tokenizer_source_;  // the tokenizer files a save copies
   std::unique_ptr<LogFile> log_file_;
   std::map<std::string, std::unique_ptr<JsonlLog>> logs_;
-  int nonfinite_streak_ = 0;
 };
-
-// The id that pads batches: the tokenizer's pad token, else its first end token, else 0.
-int padding_id(const Tokenizer& tokenizer);
 
 }  // namespace r1

@@ -1,4 +1,4 @@
-#include "r1/rl/rollout.h"
+#include "r1/rl/batch.h"
 
 #include <torch/torch.h>
 
