@@ -209,6 +209,16 @@ TEST(Config, RolloutCorrectionIsValidated) {
   EXPECT_EQ(c.grpo.rollout_correction_cap, 3.0);
 }
 
+// sft trains the whole model: lora.r is refused when the config is checked for sft, not later.
+TEST(Config, SftRefusesLoraInValidation) {
+  Config c;
+  const auto problems = check_config({"", {"lora.r=8"}}, c, ConfigUse::Sft);
+  EXPECT_TRUE(std::any_of(problems.begin(), problems.end(), [](const std::string& p) {
+    return p.find("lora.r: r1train sft trains the whole model") != std::string::npos;
+  })) << (problems.empty() ? "" : problems.front());
+  EXPECT_TRUE(check_config({"", {"lora.r=8"}}, c, ConfigUse::Any).empty());
+}
+
 TEST(Config, ShapingRewardsAndReferenceRefreshAreValidated) {
   Config c;
   expect_one_problem({"rewards=[{name: overlong}]"}, "rewards[0].buffer: is 0; the overlong reward needs the tokens before the limit (512)");

@@ -189,9 +189,37 @@ TEST(Trainer, FewStepsWriteMetricsSamplesAndLoadableCheckpoints) {
   EXPECT_EQ(metrics[3]["step"], 4);
   EXPECT_GT(metrics[0]["grad_norm"].get<double>(), 0.0);
   EXPECT_DOUBLE_EQ(metrics[0]["lr"].get<double>(), 1e-3);
+  // The values, not only the keys: lengths within max_new_tokens (12), fractions in [0, 1], no KL
+  // term (beta 0), tokens counted cumulatively, a step at least as long as its update.
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    const auto& m = metrics[i];
+    EXPECT_EQ(m["step"], static_cast<int>(i) + 1);
+    EXPECT_GE(m["completions/mean_length"].get<double>(), 1.0);
+    EXPECT_LE(m["completions/mean_length"].get<double>(), m["completions/max_length"].get<double>());
+    EXPECT_LE(m["completions/max_length"].get<double>(), 12.0);
+    for (const char* fraction : {"completions/clipped_ratio", "frac_reward_zero_std", "rewards/format/mean",
+                                 "rewards/regex/mean", "clip_ratio/low_mean", "clip_ratio/high_mean"}) {
+      EXPECT_GE(m[fraction].get<double>(), 0.0) << fraction;
+      EXPECT_LE(m[fraction].get<double>(), 1.0) << fraction;
+    }
+    EXPECT_EQ(m["kl"].get<double>(), 0.0);
+    EXPECT_GE(m["timing/step_s"].get<double>(), m["timing/update_s"].get<double>());
+    if (i > 0) {
+      EXPECT_GT(m["num_tokens"].get<int64_t>(), metrics[i - 1]["num_tokens"].get<int64_t>());
+    }
+  }
   // samples.jsonl every 2 steps: 2 prompts x 4 completions at steps 2 and 4.
   auto samples = read_jsonl(out / "samples.jsonl");
   ASSERT_EQ(samples.size(), 16u);
+  // The logged reward is the mean of the step's samples' rewards (weights 1 + 1: format + regex).
+  double step2 = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(samples[i]["step"], 2);
+    step2 += samples[i]["reward"].get<double>() / 8;
+    EXPECT_DOUBLE_EQ(samples[i]["reward"].get<double>(),
+                     samples[i]["rewards"]["format"].get<double>() + samples[i]["rewards"]["regex"].get<double>());
+  }
+  EXPECT_NEAR(metrics[1]["reward"].get<double>(), step2, 1e-12);
   EXPECT_TRUE(samples[0].contains("advantage"));
   EXPECT_TRUE(samples[0]["rewards"].contains("format"));
   EXPECT_TRUE(fs::exists(out / "config.yaml"));
@@ -326,15 +354,20 @@ TEST(Trainer, DynamicSamplingKeepsOnlyInformativeGroups) {
 TEST(Trainer, SeveralIterationsPerBatchUpdateMoreThanOnce) {
   TinyRun run;
   auto one = run.dir.path / "one", two = run.dir.path / "two";
-  ASSERT_EQ(run_r1train(run.train(one, "--set train.steps=2")).exit_code, 0);
-  auto r = run_r1train(run.train(two, "--set train.steps=2 --set grpo.num_iterations=2"));
+  ASSERT_EQ(run_r1train(run.train(one, "--set train.steps=2 --set train.checkpoint_every=1")).exit_code, 0);
+  auto r = run_r1train(run.train(two, "--set train.steps=2 --set train.checkpoint_every=1 --set grpo.num_iterations=2"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto state = nlohmann::json::parse(std::ifstream(two / "checkpoints" / "step-000002" / "trainer_state.json"));
   EXPECT_EQ(state["updates"], 4);  // 2 steps x 2 iterations
-  // The same rollout (same seed and weights at step 1), but the reported loss is the second
-  // iteration's: after one update the ratios are no longer 1.
+  // Step 1 samples the same rollout in both runs (same seed, same starting weights); the second
+  // update on it moves the weights further: the step-1 models differ.
   auto a = read_jsonl(one / "metrics.jsonl").at(0), b = read_jsonl(two / "metrics.jsonl").at(0);
   EXPECT_EQ(a["reward"], b["reward"]);
+  auto after_one = load_model(one / "checkpoints" / "step-000001", torch::kFloat32, torch::kCPU);
+  auto after_two = load_model(two / "checkpoints" / "step-000001", torch::kFloat32, torch::kCPU);
+  EXPECT_FALSE(torch::equal(after_one.model->lm_head_weight(), after_two.model->lm_head_weight()));
+  // The reported loss is the last iteration's. At the first update every ratio is 1, where dapo's
+  // loss is -sum A / tokens whatever the weights; the second iteration's ratios have moved.
   EXPECT_NE(a["loss"], b["loss"]);
 }
 

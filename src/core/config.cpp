@@ -855,6 +855,8 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
   r.check(!s.output_dir.empty(), "sft.output_dir", "must not be empty");
 
   if (use == ConfigUse::Sft) {
+    r.check(c.lora.r == 0, "lora.r",
+            "r1train sft trains the whole model; LoRA adapters are trained by r1train train (set lora.r: 0 for sft)");
     if (c.model.path.empty()) {
       r.fail("model.path", "missing; set the Hugging Face model directory (with sft.init: random, only its "
                            "config.json and tokenizer are read)");

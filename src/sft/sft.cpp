@@ -151,9 +151,6 @@ torch::Tensor sft_target_logprobs(CausalLM& model, const SftBatch& batch) {
 }
 
 SftResult run_sft(const Config& config, const ResumeOptions& resume) {
-  if (config.lora.r > 0)
-    throw InputError("lora.r: r1train sft trains the whole model; LoRA adapters are trained by r1train train "
-                     "(set lora.r: 0 for sft)");
   const SftConfig& cfg = config.sft;
   RunDirectory run(config, ConfigUse::Sft, resume);
   NonFiniteStreak nonfinite(run.path(), "sft.lr");
