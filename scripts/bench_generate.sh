@@ -29,7 +29,7 @@ r1() {  # r1 BINARY ROWS [FLAGS...]
   "$bin" --threads "$threads" generate --model "$dir" --benchmark-rows "$rows" --max-new-tokens "$new" \
     --device cpu --dtype float32 "$@" | rate
 }
-# The peer gets the thread setting r1train gives itself (README, Threads) unless the caller set one.
+# The peer gets the thread setting r1train gives itself (docs/training.md, Threads) unless the caller set one.
 py() {
   OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}" OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}" \
     /usr/bin/python3 "$here/bench_generate.py" "$dir" --new-tokens "$new" --threads "$threads" "$@" | rate

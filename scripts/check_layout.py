@@ -7,7 +7,8 @@ Reads each `r1_library(NAME PCH ... DEPS ...)` line of CMakeLists.txt (the folde
 links directly) and fails, naming file and line, when
   - a file of src/NAME or include/r1/NAME includes "r1/OTHER/..." for a folder OTHER that NAME's
     library does not link, directly or through the libraries it links;
-  - README.md's code map row for NAME ("may use") differs from NAME's direct r1 dependencies.
+  - the code map's row for NAME (docs/development.md, "Code map", column "may use") differs from
+    NAME's direct r1 dependencies.
 Exit 0 and one line per folder when everything agrees; exit 1 with every disagreement otherwise.
 """
 import os
@@ -32,10 +33,15 @@ def closure(graph, name):
     return seen
 
 
-def code_map(readme_text, folders):
-    """README's "may use" column per folder, the r1 folders only (libtorch and the like are not checked)."""
+CODE_MAP = "docs/development.md"
+
+
+def code_map(page_text, folders):
+    """The code map's "may use" column per folder, the r1 folders only (libtorch and the like are not
+    checked). Only the "## Code map" section of the page is read."""
+    section = re.search(r"^## Code map\n(.*?)(?=^## |\Z)", page_text, re.M | re.S)
     rows = {}
-    for m in re.finditer(r"^\| `(\w+)/` \| .* \| (.*) \|$", readme_text, re.M):
+    for m in re.finditer(r"^\| `(\w+)/` \| .* \| (.*) \|$", section.group(1) if section else "", re.M):
         uses = m.group(2).strip()
         words = [] if uses.startswith("—") else [w.strip() for w in uses.split(",")]
         rows[m.group(1)] = sorted(w for w in words if w in folders)
@@ -59,15 +65,15 @@ def main():
                     if m and m.group(1) not in allowed:
                         problems.append(f"{os.path.relpath(path, repo)}:{n}: includes r1/{m.group(1)}/ but r1_{name} "
                                         f"does not link r1_{m.group(1)} (CMakeLists.txt: link it, or move the code)")
-    rows = code_map(open(os.path.join(repo, "README.md")).read(), set(graph))
+    rows = code_map(open(os.path.join(repo, CODE_MAP)).read(), set(graph))
     for name in sorted(graph):
         direct = sorted(graph[name])
         if name == "cli":
             continue  # "everything"
         if rows.get(name) is None:
-            problems.append(f"README.md: the code map has no row for {name}/")
+            problems.append(f"{CODE_MAP}: the code map has no row for {name}/")
         elif rows[name] != direct:
-            problems.append(f"README.md: the code map says {name}/ may use {', '.join(rows[name]) or 'nothing'}; "
+            problems.append(f"{CODE_MAP}: the code map says {name}/ may use {', '.join(rows[name]) or 'nothing'}; "
                             f"CMakeLists.txt links {', '.join(direct) or 'nothing'}")
     for p in problems:
         print(p)

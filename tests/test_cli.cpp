@@ -13,12 +13,13 @@ namespace {
 using test::run_r1train;
 using test::TempDir;
 
-TEST(Cli, VersionNamesLibtorchAndCuda) {
+TEST(Cli, VersionNamesLibtorchCudaAndBackends) {
   auto r = run_r1train("--version");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("r1train "), std::string::npos);
   EXPECT_NE(r.output.find("libtorch "), std::string::npos);
   EXPECT_NE(r.output.find("CUDA "), std::string::npos);
+  EXPECT_NE(r.output.find("dist backends: "), std::string::npos);
 }
 
 // Every subcommand the top-level help lists has a help of its own that names its own flags (a
@@ -28,7 +29,7 @@ TEST(Cli, HelpOnEverySubcommand) {
       {"train", {"--config", "--set", "--resume", "--allow-config-change"}},
       {"sft", {"--config", "--set", "--resume"}},
       {"eval", {"--config", "--model", "--data", "--num-samples", "--output", "--adapter"}},
-      {"validate", {"--config", "--set"}},
+      {"validate", {"--config", "--set", "--reference"}},
       {"tokenize", {"--tokenizer", "--text", "--input", "--decode"}},
       {"inspect", {"--model", "--adapter"}},
       {"generate", {"--model", "--prompt", "--prompts", "--num-samples", "--max-new-tokens", "--temperature", "--top-p",

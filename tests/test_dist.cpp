@@ -165,11 +165,23 @@ void expect_same_metrics(const std::vector<json>& one, const std::vector<json>& 
   }
 }
 
+// The runs on several ranks talk over Gloo on this CPU: a build without gloo's headers (the GPU
+// kit's build against a torch wheel that ships none) skips them and says so; `--version` names
+// the backends the binary has.
+class DistRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static const std::string version = test::run_r1train("--version").output;
+    if (version.find("dist backends: gloo") == std::string::npos)
+      GTEST_SKIP() << "this r1train was built without gloo (" << version << "): the multi-rank runs need it on the CPU";
+  }
+};
+
 // Two ranks, each generating, scoring and training 8 of the 16 prompts of each step, make the
 // same completions as one process (sampling streams follow the global prompt position) and the
 // same update: the summed gradients differ from one process's only by float32 summation order.
 // Tolerances: metrics 1e-5 relative, weights 1e-5 absolute after the steps (measured: 2e-6).
-TEST(DistRun, TwoRanksEqualOneProcessForEveryLossType) {
+TEST_F(DistRun, TwoRanksEqualOneProcessForEveryLossType) {
   for (const std::string extra : {"", " --set grpo.loss_type=grpo --set grpo.scale_rewards=batch",
                                   " --set grpo.loss_type=bnpo", " --set grpo.loss_type=dr_grpo"}) {
     test::TempDir dir;
@@ -190,7 +202,7 @@ TEST(DistRun, TwoRanksEqualOneProcessForEveryLossType) {
 
 // The same run launched by torch.distributed.run (torchrun's agent hosts the store): rank 0 says
 // where it runs, rank 1 logs warnings and errors only, and the run is the one-process run.
-TEST(DistRun, TorchrunLaunchesTheSameRun) {
+TEST_F(DistRun, TorchrunLaunchesTheSameRun) {
   test::TempDir dir;
   auto two = run_torchrun(demo_args(dir.path / "two", 2) + " --set dist.shard_optimizer=true");
   if (!two) GTEST_SKIP() << "python3 has no torch here: the launcher is Debian's python3-torch (scripts/setup.sh)";
@@ -205,7 +217,7 @@ TEST(DistRun, TorchrunLaunchesTheSameRun) {
 
 // A 2-rank checkpoint is an ordinary one: one process resumes it and continues as the 2-rank run
 // would have (the same as a one-process run through all the steps).
-TEST(DistRun, TwoRankCheckpointResumesOnOneProcess) {
+TEST_F(DistRun, TwoRankCheckpointResumesOnOneProcess) {
   test::TempDir dir;
   auto two = run_two_ranks(demo_args(dir.path / "run", 2));
   ASSERT_EQ(two.exit_code, 0) << two.output;
@@ -223,7 +235,7 @@ TEST(DistRun, TwoRankCheckpointResumesOnOneProcess) {
 // vector, and rank 0's checkpoint holds both shards. The run equals one process's (weights within
 // 1e-5 after 3 steps, the same tolerance as unsharded: the update is elementwise, only the summed
 // gradient and the norm's summation order differ).
-TEST(DistRun, ShardedOptimizerStateGivesTheSameRun) {
+TEST_F(DistRun, ShardedOptimizerStateGivesTheSameRun) {
   test::TempDir dir;
   const std::string shard = " --set dist.shard_optimizer=true";
   auto two = run_two_ranks(demo_args(dir.path / "two", 3) + shard);
@@ -243,7 +255,7 @@ TEST(DistRun, ShardedOptimizerStateGivesTheSameRun) {
 // Resume across layouts and world sizes, each continuing as the uninterrupted run does: a sharded
 // 2-rank checkpoint resumed by 2 sharded ranks (the interrupted-and-resumed 2-rank run) and by one
 // process (state re-sharded, said in the log); a one-process checkpoint resumed by 2 sharded ranks.
-TEST(DistRun, ShardedCheckpointsResumeOnAnyWorldSize) {
+TEST_F(DistRun, ShardedCheckpointsResumeOnAnyWorldSize) {
   test::TempDir dir;
   const std::string shard = " --set dist.shard_optimizer=true";
   auto full = run_two_ranks(demo_args(dir.path / "full", 3) + shard);
@@ -282,7 +294,7 @@ TEST(DistRun, ShardedCheckpointsResumeOnAnyWorldSize) {
 // Evaluation is split too: each rank generates for its share of the held-out problems and rank 0
 // summarises them all. Before training (step 0) the weights are the same, so eval.jsonl equals one
 // process's exactly.
-TEST(DistRun, EvaluationIsSplitOverTheRanks) {
+TEST_F(DistRun, EvaluationIsSplitOverTheRanks) {
   test::TempDir dir;
   const std::string eval = " --set eval.every=1 --set eval.max_problems=24";
   auto one = test::run_r1train(demo_args(dir.path / "one", 1) + eval);
@@ -298,7 +310,7 @@ TEST(DistRun, EvaluationIsSplitOverTheRanks) {
 
 // The demo (40 steps, as DemoRun.GrpoTeachesTheBaseToThinkAndAccuracyRises runs it) on 2 ranks
 // with the optimizer state sharded meets the same targets.
-TEST(DistRun, DemoOnTwoShardedRanksMeetsItsTargets) {
+TEST_F(DistRun, DemoOnTwoShardedRanksMeetsItsTargets) {
   test::TempDir dir;
   auto two = run_two_ranks(fmt::format(
       "train --config '{}' --set train.steps=40 --set eval.every=40 --set train.checkpoint_every=0 "
@@ -312,7 +324,7 @@ TEST(DistRun, DemoOnTwoShardedRanksMeetsItsTargets) {
 // A rank that dies (SIGKILL, no chance to say anything) makes the other fail with a message
 // naming itself, the collective and the lost rank (from the heartbeats), well within dist.timeout_s, and the newest complete
 // checkpoint stays loadable.
-TEST(DistRun, AKilledRankMakesTheOtherExitWithAClearError) {
+TEST_F(DistRun, AKilledRankMakesTheOtherExitWithAClearError) {
   test::TempDir dir;
   const int port = free_port();
   const std::string args = demo_args(dir.path / "run", 200) + " --set dist.timeout_s=60";
@@ -347,7 +359,7 @@ TEST(DistRun, AKilledRankMakesTheOtherExitWithAClearError) {
 
 // SIGINT to one rank only: every rank stops at the same step, one checkpoint is saved, and both
 // exit with 130.
-TEST(DistRun, SigintOnOneRankStopsEveryRankAfterOneSave) {
+TEST_F(DistRun, SigintOnOneRankStopsEveryRankAfterOneSave) {
   test::TempDir dir;
   const std::string args = demo_args(dir.path / "run", 200) + " --set train.checkpoint_every=0";
   const std::string env = fmt::format("WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT={}", free_port());

@@ -136,7 +136,7 @@ TEST(FreshClone, EveryShippedConfigValidatesFromACopyElsewhere) {
 }
 
 // scripts/check_layout.py: every #include "r1/FOLDER/..." is of a folder the including library
-// links (CMakeLists.txt), and README's code map lists exactly the linked folders.
+// links (CMakeLists.txt), and docs/development.md's code map lists exactly the linked folders.
 TEST(Layout, IncludesFollowTheLinkGraphAndTheCodeMap) {
   auto r = test::run_command(fmt::format("python3 '{}' '{}'", (test::source_dir() / "scripts/check_layout.py").string(),
                                          test::source_dir().string()));

@@ -123,7 +123,7 @@ TEST(Model, KvCacheDecodingEqualsTheFullForward) {
     auto prompt = torch::tensor({0, 0, 11, 12, 13, 21, 22, 23, 24, 25}, torch::kInt64).view({2, 5});
     auto prompt_mask = torch::tensor({0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, torch::kInt64).view({2, 5});
     auto cont = torch::tensor({31, 32, 33, 34, 41, 42, 43, 44}, torch::kInt64).view({2, 4});
-    auto cache = m->make_cache(2, 9);
+    auto cache = m->make_prefill_cache(2, 9);
     auto h = m->forward_cached(prompt, prompt_mask, cache);  // [2, 5, width]
     std::vector<torch::Tensor> step_logits = {torch::linear(h.select(1, 4), m->lm_head_weight())};
     for (int t = 0; t < 4; ++t) {

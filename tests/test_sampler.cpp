@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "r1/core/error.h"
+#include "r1/eval/evaluate.h"
+#include "r1/generation/generate.h"
 #include "r1/generation/sampler.h"
 
 namespace r1 {
@@ -168,6 +170,57 @@ TEST(Sampler, OutOfRangeOptionsAreInputErrors) {
   bad([](SamplingOptions& o) { o.top_k = -3; });
   bad([](SamplingOptions& o) { o.repetition_penalty = 0; });
   EXPECT_NO_THROW(check_sampling_options(SamplingOptions{}));
+}
+
+// The config's rollout settings reach the rollout and the evaluation through one conversion: every
+// sampling setting (top_k, min_p and repetition_penalty included), greedy when eval.num_samples is 1.
+// One range check serves the config ("rollout.top_p: ...") and the engine ("top_p ...").
+TEST(Sampler, RolloutSettingsReachRolloutAndEvalAlike) {
+  Config c;
+  c.rollout.temperature = 0.7;
+  c.rollout.top_p = 0.9;
+  c.rollout.top_k = 20;
+  c.rollout.min_p = 0.05;
+  c.rollout.repetition_penalty = 1.1;
+  c.rollout.max_new_tokens = 33;
+  c.rollout.stop = {"</answer>", "\n\n"};
+  c.eval.num_samples = 4;
+  const auto same = [](const SamplingOptions& a, const SamplingOptions& b) {
+    return a.temperature == b.temperature && a.top_p == b.top_p && a.top_k == b.top_k && a.min_p == b.min_p &&
+           a.repetition_penalty == b.repetition_penalty;
+  };
+  const auto rollout = rollout_generate_options(c.rollout);
+  EXPECT_TRUE(same(rollout.sampling, c.rollout.sampling()));
+  EXPECT_EQ(rollout.sampling.top_k, 20);
+  EXPECT_EQ(rollout.max_new_tokens, 33);
+  EXPECT_EQ(rollout.stop, c.rollout.stop);
+  EXPECT_EQ(rollout.group_size, c.rollout.group_size);
+  const auto eval = eval_options(c).generate;
+  EXPECT_TRUE(same(eval.sampling, rollout.sampling));
+  EXPECT_EQ(eval.group_size, 4);
+  EXPECT_EQ(eval.stop, c.rollout.stop);
+  c.eval.num_samples = 1;
+  const auto greedy = eval_options(c).generate.sampling;
+  EXPECT_EQ(greedy.temperature, 0.0);
+  EXPECT_EQ(greedy.min_p, 0.05);
+
+  SamplingOptions bad;
+  bad.top_p = 0;
+  bad.min_p = 1;
+  const auto problems = sampling_range_problems(bad);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0].first, "top_p");
+  EXPECT_EQ(problems[0].second, "is 0; must be in (0, 1]");
+  EXPECT_EQ(problems[1].first, "min_p");
+  try {
+    check_sampling_options(bad);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "top_p is 0; must be in (0, 1]");
+  }
+  SamplingOptions nan;
+  nan.temperature = std::nan("");
+  EXPECT_EQ(sampling_range_problems(nan).size(), 1u);
 }
 
 }  // namespace

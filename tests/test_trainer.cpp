@@ -13,7 +13,9 @@
 
 #include "r1/model/decoder.h"
 #include "r1/core/error.h"
+#include "r1/model/lora.h"
 #include "r1/rl/batch.h"
+#include "r1/rl/reference.h"
 #include "r1/rl/trainer_state.h"
 #include "r1/tokenizer/tokenizer.h"
 #include "r1/train/checkpoint.h"
@@ -692,6 +694,68 @@ TEST(Rollout, TrainingLogProbsEqualSamplingLogProbs) {
     }
     EXPECT_EQ(tb.completion_mask[r].sum().item<float>(), static_cast<float>(c.token_ids.size()));
   }
+}
+
+// The KL reference (rl/reference): inactive without beta; a frozen copy of model.path that equals
+// the policy at the start, ignores the policy's updates until grpo.ref_sync_every's step, then moves
+// to alpha policy + (1 - alpha) ref and from then on is saved with each checkpoint; with LoRA, the
+// policy with its adapters bypassed for the call only.
+TEST(KlReference, FrozenCopyRefreshesAndLoraBypassesTheAdapters) {
+  const auto base_dir = test::source_dir() / "data/demo-base";
+  // Two rows: a 3-token prompt, a 4-token completion.
+  TrainingBatch tb;
+  tb.input_ids = torch::tensor({10, 11, 12, 40, 41, 42, 43, 20, 21, 22, 50, 51, 52, 53}, torch::kInt64).view({2, 7});
+  tb.attention_mask = torch::ones({2, 7}, torch::kInt64);
+  tb.targets = tb.input_ids.slice(1, 3).contiguous();            // [2, 4]
+  tb.completion_mask = torch::ones({2, 4});
+  tb.prompt_len = 3;
+  tb.left_padded = false;
+  auto logp = [&](LoadedModel& m) {
+    torch::NoGradGuard no_grad;
+    return completion_logprobs(m.model, tb, 1.0, false).logp;  // [2, 4]
+  };
+
+  Config c;
+  c.model.path = base_dir.string();
+  auto unused = load_model(base_dir, torch::kFloat32, torch::kCPU);
+  EXPECT_FALSE(KlReference(c, std::nullopt, unused.model, torch::kCPU).active());
+
+  c.grpo.beta = 0.04;
+  c.grpo.ref_sync_every = 2;
+  c.grpo.ref_mixup_alpha = 0.25;
+  auto policy = load_model(base_dir, torch::kFloat32, torch::kCPU);
+  KlReference ref(c, std::nullopt, policy.model, torch::kCPU);
+  ASSERT_TRUE(ref.active());
+  const auto start = logp(policy);
+  EXPECT_TRUE(torch::equal(ref.logprobs(tb, 1.0), start));
+  EXPECT_EQ(ref.weights_to_save(1), nullptr);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : policy.model->parameters()) p.add_(0.01);
+  }
+  ref.after_step(1);  // not due: the reference is model.path's still
+  EXPECT_TRUE(torch::equal(ref.logprobs(tb, 1.0), start));
+  ref.after_step(2);  // due: ref = 0.25 (w + 0.01) + 0.75 w = w + 0.0025
+  CausalLM* saved = ref.weights_to_save(2);
+  ASSERT_NE(saved, nullptr);
+  auto moved = (*saved)->named_parameters();
+  for (const auto& item : policy.model->named_parameters())
+    EXPECT_LT((moved[item.key()] - (item.value() - 0.0075)).abs().max().item<double>(), 1e-6) << item.key();
+
+  c.lora.r = 4;
+  auto adapted = load_model(base_dir, torch::kFloat32, torch::kCPU);
+  add_lora(adapted.model, c.lora, 1);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& t : lora_parameters(adapted.model)) t.normal_(0, 0.1);  // B is 0 at the start: move it
+  }
+  const auto with_adapters = logp(adapted);
+  ASSERT_FALSE(torch::allclose(with_adapters, start));
+  KlReference lora_ref(c, std::nullopt, adapted.model, torch::kCPU);
+  EXPECT_EQ(lora_ref.weights_to_save(4), nullptr);  // the base is model.path's: nothing to save
+  auto base = load_model(base_dir, torch::kFloat32, torch::kCPU);
+  EXPECT_TRUE(torch::equal(lora_ref.logprobs(tb, 1.0), logp(base)));
+  EXPECT_TRUE(torch::equal(logp(adapted), with_adapters));  // the adapters are on again
 }
 
 }  // namespace

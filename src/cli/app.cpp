@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "r1/core/log.h"
 #include "r1/core/runtime.h"
 #include "r1/core/signals.h"
+#include "r1/dist/world.h"
 #include "r1/model/device.h"
 
 namespace r1::cli {
@@ -37,18 +39,36 @@ std::vector<std::string> with_default_command(int argc, char** argv, const CLI::
   return args;
 }
 
-// train and sft save a checkpoint on SIGINT/SIGTERM: their handlers go in before the re-execution
-// and the model load (exec resets them, so the new image installs them again at once).
-bool saves_on_signal(const CLI::App& app) { return has_subcommand(app, "train") || has_subcommand(app, "sft"); }
+// Every command, with what it needs before it runs: the one list of them (a new command is one row).
+struct CommandKind {
+  void (*add)(CLI::App&, Action&);
+  bool runs_models;      // wants idle OpenMP/OpenBLAS workers asleep (the re-execution in runtime.h)
+  bool saves_on_signal;  // saves a checkpoint on SIGINT/SIGTERM: the handlers go in before the
+                         // re-execution and the model load (exec resets them; the new image
+                         // installs them again at once)
+};
+constexpr CommandKind kCommands[] = {
+    {add_train_command, true, true},        {add_eval_command, true, false},     {add_validate_command, false, false},
+    {add_score_command, false, false},      {add_gen_data_command, false, false}, {add_tokenize_command, false, false},
+    {add_inspect_command, true, false},     {add_generate_command, true, false}, {add_sft_command, true, true},
+    {add_plot_command, false, false},       {add_merge_command, true, false},
+};
 
-bool runs_models(const CLI::App& app) {
-  for (const auto* sub : app.get_subcommands()) {
-    const std::string& name = sub->get_name();
-    if (name == "train" || name == "sft" || name == "eval" || name == "generate" || name == "inspect" ||
-        name == "merge")
-      return true;
+// Adds every command to `app`; returns each subcommand's kind.
+std::map<const CLI::App*, const CommandKind*> add_commands(CLI::App& app, Action& action) {
+  std::map<const CLI::App*, const CommandKind*> kinds;
+  for (const auto& kind : kCommands) {
+    kind.add(app, action);
+    kinds[app.get_subcommands([](const CLI::App*) { return true; }).back()] = &kind;
   }
-  return false;
+  return kinds;
+}
+
+// The kind of the command the arguments chose (nullptr: none).
+const CommandKind* chosen(const CLI::App& app, const std::map<const CLI::App*, const CommandKind*>& kinds) {
+  for (const auto* sub : app.get_subcommands())
+    if (auto it = kinds.find(sub); it != kinds.end()) return it->second;
+  return nullptr;
 }
 
 }  // namespace
@@ -100,23 +120,13 @@ int run(int argc, char** argv) {
   bool version = false;
   std::string log_level = "info";
   int threads = 0;
-  app.add_flag("--version", version, "Print the r1train and libtorch versions and whether CUDA is available");
+  app.add_flag("--version", version, "Print the r1train and libtorch versions, whether CUDA is available and the distributed backends built in");
   app.add_option("--log-level", log_level, "trace | debug | info | warn | error | off")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads for torch (0 = all cores, or $R1TRAIN_THREADS)")
       ->check(at_least(0));
 
   Action action;
-  add_train_command(app, action);
-  add_eval_command(app, action);
-  add_validate_command(app, action);
-  add_score_command(app, action);
-  add_gen_data_command(app, action);
-  add_tokenize_command(app, action);
-  add_inspect_command(app, action);
-  add_generate_command(app, action);
-  add_sft_command(app, action);
-  add_plot_command(app, action);
-  add_merge_command(app, action);
+  const auto kinds = add_commands(app, action);
 
   std::vector<std::string> args = with_default_command(argc, argv, app);
   if (!args.empty() && args.front() == "train" && !has_subcommand(app, "train")) {
@@ -136,18 +146,20 @@ int run(int argc, char** argv) {
     // others start 0.4 s sooner without the re-execution that this takes.
     // The handlers go in first; SIGINT/SIGTERM stay blocked over the re-execution (a blocked signal
     // stays pending across exec, where the handlers are reset) until the new image installs them.
-    const bool handles_signals = action && saves_on_signal(app);
+    const CommandKind* command = chosen(app, kinds);
+    const bool handles_signals = action && command && command->saves_on_signal;
     if (handles_signals) install_stop_handlers();
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
     if (handles_signals) sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
-    if (action && runs_models(app)) ensure_idle_threads_sleep(argv);
+    if (action && command && command->runs_models) ensure_idle_threads_sleep(argv);
     if (handles_signals) sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
     init_logging(log_level);
     if (version) {
-      std::cout << "r1train " << R1_VERSION << " (" << torch_build_info() << ", BLAS " << loaded_blas() << ")\n";
+      std::cout << "r1train " << R1_VERSION << " (" << torch_build_info() << ", BLAS " << loaded_blas()
+                << ", dist backends: " << built_backends() << ")\n";
       return kExitOk;
     }
     if (!action) {

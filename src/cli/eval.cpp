@@ -88,9 +88,10 @@ void add_eval_command(CLI::App& app, Action& action) {
         check_dataset_fits_context(data, config.data.template_, *tokenizer, config.rollout.max_new_tokens,
                                    loaded.config.max_position_embeddings, "--max-new-tokens (rollout.max_new_tokens)");
       EvalOptions options = eval_options(config);
-      options.sampling.temperature = a->temperature >= 0 ? a->temperature : (options.num_samples > 1 ? 1.0 : 0.0);
-      options.seed = a->seed;
-      options.progress = true;
+      auto& gen = options.generate;
+      gen.sampling.temperature = a->temperature >= 0 ? a->temperature : (gen.group_size > 1 ? 1.0 : 0.0);
+      gen.seed = a->seed;
+      gen.progress = true;
       torch::NoGradGuard no_grad;
       loaded.model->eval();
       auto report = evaluate(loaded.model, *tokenizer, data, options);

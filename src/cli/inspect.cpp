@@ -50,7 +50,8 @@ std::string tokenizer_description(const fs::path& dir) {
   }
 }
 
-// Loads the model for real and times a prefill and a few cached decode steps.
+// Loads the model for real and times a prefill (forward_cached) and a few decode steps of the
+// rollout engine's static-shape step (forward_step), one row.
 int benchmark(const InspectArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
   auto loaded = load_model(args.model, resolve_dtype(args.dtype, torch::kCPU), torch::kCPU);
@@ -58,17 +59,23 @@ int benchmark(const InspectArgs& args) {
   const double rss_after_load = peak_rss_mib();
   torch::NoGradGuard no_grad;
   auto& m = loaded.model;
-  const int64_t T = args.tokens, decode_steps = 16;
+  const int64_t T = args.tokens, decode_steps = 16, capacity = T + decode_steps;
   auto ids = torch::randint(0, loaded.config.vocab_size, {1, T}, torch::kInt64);
-  auto cache = m->make_cache(1, T + decode_steps);
+  auto prefill = m->make_prefill_cache(1, capacity);
   const auto t1 = std::chrono::steady_clock::now();
-  auto h = m->forward_cached(ids, torch::ones_like(ids), cache);
-  auto next = torch::linear(h.select(1, T - 1), m->lm_head_weight()).argmax(-1, true);  // [1, 1]
+  auto h = m->forward_cached(ids, torch::ones_like(ids), prefill);
+  auto next = torch::linear(h.select(1, T - 1), m->lm_head_weight()).argmax(-1);  // [1]
   const double prefill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  auto cache = m->make_slot_cache(1, capacity);
+  const auto row = torch::zeros({1}, torch::kInt64);
+  cache.copy_rows_from(prefill, row, row, T);
+  const Rotary table = m->rope_table(capacity);
+  auto start = torch::zeros({1}, torch::kInt64), slot = torch::full({1}, T, torch::kInt64);
   const auto t2 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < decode_steps; ++i) {
-    auto hs = m->forward_cached(next, torch::ones_like(next), cache);
-    next = torch::linear(hs.select(1, 0), m->lm_head_weight()).argmax(-1, true);
+    auto hs = m->forward_step(next, start, slot, table, cache, T + i + 1);  // [1, width]
+    next = torch::linear(hs, m->lm_head_weight()).argmax(-1);
+    slot.add_(1);
   }
   const double decode_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
   uint64_t params = 0;

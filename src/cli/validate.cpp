@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <iostream>
 #include <memory>
 
@@ -7,13 +9,67 @@
 
 namespace r1::cli {
 
+namespace {
+
+// A markdown table cell: pipes escaped.
+std::string cell(const std::string& text) {
+  std::string out;
+  for (char ch : text) out += ch == '|' ? std::string("\\|") : std::string(1, ch);
+  return out;
+}
+
+// One command's flags as a table: names, value type (with its check), default, meaning; hidden
+// flags (no group) and --help left out.
+void flag_table(const CLI::App& app, std::string& out) {
+  out += "| flag | value | default | meaning |\n| --- | --- | --- | --- |\n";
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt == app.get_help_ptr() || opt->get_group().empty()) continue;
+    const std::string names = opt->get_positional() ? opt->get_name(true) : opt->get_name(false, true);
+    std::string value = opt->get_type_name().empty() ? "(flag)" : opt->get_type_name();
+    if (opt->get_required()) value += " (required)";
+    if (opt->get_items_expected_max() > 1 || opt->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll)
+      value += " (repeatable)";
+    const std::string fallback = opt->get_default_str();
+    out += fmt::format("| `{}` | {} | {} | {} |\n", names, cell(value), fallback.empty() ? "" : cell("`" + fallback + "`"),
+                       cell(opt->get_description()));
+  }
+}
+
+// Every command's flags, in the order `r1train --help` lists them, generated from the command line
+// itself (docs/commands.md holds it).
+std::string commands_reference(const CLI::App& app) {
+  std::string out = "## `r1train` (global flags)\n\n" + app.get_description() + "\n\n";
+  flag_table(app, out);
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    out += fmt::format("\n## `r1train {}`\n\n{}\n\n", sub->get_name(), sub->get_description());
+    flag_table(*sub, out);
+  }
+  return out;
+}
+
+}  // namespace
+
 void add_validate_command(CLI::App& app, Action& action) {
   auto* sub = app.add_subcommand("validate", "Check a config and print it fully resolved, or every error found");
   auto source = std::make_shared<ConfigSource>();
   auto file = std::make_shared<std::string>();
-  add_config_options(sub, *file, source->overrides);
-  sub->callback([&action, source, file] {
-    action = [source, file] {
+  auto reference = std::make_shared<std::string>();
+  add_config_options(sub, *file, source->overrides, /*optional=*/true);
+  sub->add_option("--reference", *reference,
+                  "Print a generated reference instead: configuration (every config key, as in "
+                  "docs/configuration.md) | commands (every command's flags, as in docs/commands.md)")
+      ->check(CLI::IsMember({"configuration", "commands"}));
+  sub->callback([&app, &action, source, file, reference] {
+    action = [&app, source, file, reference] {
+      if (*reference == "configuration") {
+        std::cout << configuration_reference();
+        return kExitOk;
+      }
+      if (*reference == "commands") {
+        std::cout << commands_reference(app);
+        return kExitOk;
+      }
+      if (file->empty()) throw InputError("validate: give --config FILE (or --reference configuration|commands)");
       source->file = *file;
       Config config;
       auto problems = check_config(*source, config, ConfigUse::Train);

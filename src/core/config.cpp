@@ -20,6 +20,16 @@
 
 namespace r1 {
 
+SamplingOptions RolloutConfig::sampling() const {
+  SamplingOptions o;
+  o.temperature = temperature;
+  o.top_p = top_p;
+  o.top_k = top_k;
+  o.min_p = min_p;
+  o.repetition_penalty = repetition_penalty;
+  return o;
+}
+
 // Which runs a setting defines (what resume compares): a section names the commands whose results it
 // alters; a field inherits its section's, or is kFree (logging, checkpointing, device, memory
 // batching: may change on resume).
@@ -35,176 +45,186 @@ constexpr RewardMask read_by(std::initializer_list<RewardKind> kinds) {
   return m;
 }
 
+// What visit() says of a field besides its key and member: its one-line meaning (the generated
+// reference, docs/configuration.md), which runs it defines (a section: the commands whose results
+// it alters; a field: kDefinesAll inherits its section's, kFree may change on resume) and, for a
+// reward-specific field, which rewards read it.
+struct Field {
+  const char* meaning = "";
+  unsigned defines = kDefinesAll;
+  RewardMask read_by = kAllRewards;
+};
+
 // Every field of every section, once. The same lists drive parsing, printing, the key listing and
 // the run-defining lines, so a new field is one line here plus its struct member.
 template <class V>
 void visit(V& v, ModelConfig& c) {
-  v("path", c.path);
-  v("dtype", c.dtype);
-  v("device", c.device, kFree);
+  v("path", c.path, {"Hugging Face directory: config.json, *.safetensors, tokenizer.json or tokenizer.model (required)"});
+  v("dtype", c.dtype, {"parameters' dtype; `auto` is bfloat16 on CUDA and float32 on the CPU (the one rule of every command)"});
+  v("device", c.device, {"`auto` | `cpu` | `cuda` | `cuda:N` (`auto`: CUDA when available)", kFree});
 }
 
 template <class V>
 void visit(V& v, DataConfig& c) {
-  v("train", c.train);
-  v("prompt_field", c.prompt_field);
-  v("answer_field", c.answer_field);
-  v("template", c.template_);
-  v("shuffle", c.shuffle);
+  v("train", c.train, {"training prompts, JSONL (required for `train`)"});
+  v("prompt_field", c.prompt_field, {"field holding the prompt (e.g. `question`, `problem`)"});
+  v("answer_field", c.answer_field, {"field holding the reference answer"});
+  v("template", c.template_, {"prompt template: `r1_zero` | `countdown` | `chat` | `chatml` | `llama3` | `plain` | a string with `{prompt}` ([data.md](data.md))"});
+  v("shuffle", c.shuffle, {"reshuffle each epoch, seeded by `train.seed`"});
 }
 
 template <class V>
 void visit(V& v, RolloutConfig& c) {
-  v("group_size", c.group_size);
-  v("max_new_tokens", c.max_new_tokens);
-  v("temperature", c.temperature);
-  v("top_p", c.top_p);
-  v("top_k", c.top_k);
-  v("min_p", c.min_p);
-  v("repetition_penalty", c.repetition_penalty);
-  v("stop", c.stop);
-  v("batch_size", c.batch_size, kFree);
+  v("group_size", c.group_size, {"G completions per prompt (>= 2)"});
+  v("max_new_tokens", c.max_new_tokens, {"completion length limit"});
+  v("temperature", c.temperature, {"sampling temperature; 0 = greedy"});
+  v("top_p", c.top_p, {"nucleus mass in (0, 1]"});
+  v("top_k", c.top_k, {"keep the k most likely tokens; 0 = off"});
+  v("min_p", c.min_p, {"drop tokens below min_p x the top probability; 0 = off"});
+  v("repetition_penalty", c.repetition_penalty, {"1 = off"});
+  v("stop", c.stop, {"stop strings; the completion ends right after one"});
+  v("batch_size", c.batch_size, {"completions decoded together (>= group_size)", kFree});
 }
 
 template <class V>
 void visit(V& v, RewardConfig& c) {
   using K = RewardKind;
-  v("name", c.name);
-  v("weight", c.weight);
-  v("mode", c.mode, kDefinesAll, read_by({K::Format, K::Gsm8k, K::Cosine}));
-  v("pattern", c.pattern, kDefinesAll, read_by({K::Regex}));
-  v("command", c.command, kDefinesAll, read_by({K::Command}));
-  v("timeout_s", c.timeout_s, kDefinesAll, read_by({K::Command}));
-  v("default_score", c.default_score, kDefinesAll, read_by({K::Command}));
-  v("on_error", c.on_error, kDefinesAll, read_by({K::Command}));
-  v("format_score", c.format_score, kDefinesAll, read_by({K::Countdown}));
-  v("buffer", c.buffer, kDefinesAll, read_by({K::Overlong}));
-  v("penalty", c.penalty, kDefinesAll, read_by({K::Overlong}));
-  v("max_len", c.max_len, kDefinesAll, read_by({K::Overlong, K::Cosine}));
-  v("min_value_wrong", c.min_value_wrong, kDefinesAll, read_by({K::Cosine}));
-  v("max_value_wrong", c.max_value_wrong, kDefinesAll, read_by({K::Cosine}));
-  v("min_value_correct", c.min_value_correct, kDefinesAll, read_by({K::Cosine}));
-  v("max_value_correct", c.max_value_correct, kDefinesAll, read_by({K::Cosine}));
-  v("ngram", c.ngram, kDefinesAll, read_by({K::Repetition}));
-  v("max_penalty", c.max_penalty, kDefinesAll, read_by({K::Repetition}));
+  v("name", c.name, {"the reward ([rewards.md](rewards.md))"});
+  v("weight", c.weight, {"its weight in the summed reward"});
+  v("mode", c.mode, {"format: `strict` | `lenient`; gsm8k: `strict` | `flexible` (default flexible); cosine: the verifier, `math` | `gsm8k` | `countdown` | `exact` | `choice` (default math)", kDefinesAll, read_by({K::Format, K::Gsm8k, K::Cosine})});
+  v("pattern", c.pattern, {"the PCRE2 pattern that scores 1 where it matches", kDefinesAll, read_by({K::Regex})});
+  v("command", c.command, {"the program that prints one score per JSON line it reads", kDefinesAll, read_by({K::Command})});
+  v("timeout_s", c.timeout_s, {"seconds the program may take per batch", kDefinesAll, read_by({K::Command})});
+  v("default_score", c.default_score, {"the score of a completion the program failed on (`on_error: default`)", kDefinesAll, read_by({K::Command})});
+  v("on_error", c.on_error, {"`error`: a failing program stops the run; `default`: it scores `default_score` and is restarted", kDefinesAll, read_by({K::Command})});
+  v("format_score", c.format_score, {"the score of an `<answer>` that is not a right expression", kDefinesAll, read_by({K::Countdown})});
+  v("buffer", c.buffer, {"tokens before the limit where the penalty ramps up (required, 1..L)", kDefinesAll, read_by({K::Overlong})});
+  v("penalty", c.penalty, {"the penalty at the limit", kDefinesAll, read_by({K::Overlong})});
+  v("max_len", c.max_len, {"the length limit L in tokens; 0 = `rollout.max_new_tokens`", kDefinesAll, read_by({K::Overlong, K::Cosine})});
+  v("min_value_wrong", c.min_value_wrong, {"a wrong answer's score at `max_len`", kDefinesAll, read_by({K::Cosine})});
+  v("max_value_wrong", c.max_value_wrong, {"a wrong answer's score at length 0", kDefinesAll, read_by({K::Cosine})});
+  v("min_value_correct", c.min_value_correct, {"a right answer's score at `max_len`", kDefinesAll, read_by({K::Cosine})});
+  v("max_value_correct", c.max_value_correct, {"a right answer's score at length 0", kDefinesAll, read_by({K::Cosine})});
+  v("ngram", c.ngram, {"words per n-gram", kDefinesAll, read_by({K::Repetition})});
+  v("max_penalty", c.max_penalty, {"the score of an all-repeating completion (<= 0)", kDefinesAll, read_by({K::Repetition})});
 }
 
 template <class V>
 void visit(V& v, GrpoConfig& c) {
-  v("loss_type", c.loss_type);
-  v("epsilon", c.epsilon);
-  v("epsilon_high", c.epsilon_high);
-  v("beta", c.beta);
-  v("kl_estimator", c.kl_estimator);
-  v("num_iterations", c.num_iterations);
-  v("scale_rewards", c.scale_rewards);
-  v("mask_truncated_completions", c.mask_truncated_completions);
-  v("dynamic_sampling", c.dynamic_sampling);
-  v("max_refill_rounds", c.max_refill_rounds);
-  v("importance_sampling_level", c.importance_sampling_level);
-  v("sapo_temperature_pos", c.sapo_temperature_pos);
-  v("sapo_temperature_neg", c.sapo_temperature_neg);
-  v("clip_ratio_c", c.clip_ratio_c);
-  v("delta", c.delta);
-  v("advantage", c.advantage);
-  v("top_entropy_quantile", c.top_entropy_quantile);
-  v("entropy_coef", c.entropy_coef);
-  v("reward_aggregation", c.reward_aggregation);
-  v("rollout_correction", c.rollout_correction);
-  v("rollout_correction_cap", c.rollout_correction_cap);
-  v("ref_sync_every", c.ref_sync_every);
-  v("ref_mixup_alpha", c.ref_mixup_alpha);
+  v("loss_type", c.loss_type, {"the policy loss and its normaliser ([algorithms.md](algorithms.md))"});
+  v("epsilon", c.epsilon, {"lower clip"});
+  v("epsilon_high", c.epsilon_high, {"upper clip (clip-higher)"});
+  v("beta", c.beta, {"KL weight; the reference model is loaded only when > 0"});
+  v("kl_estimator", c.kl_estimator, {"per-token KL estimate of the beta term"});
+  v("num_iterations", c.num_iterations, {"policy updates per rollout batch (mu)"});
+  v("scale_rewards", c.scale_rewards, {"what the group-centred rewards are divided by: the group's std, the batch's, or nothing"});
+  v("mask_truncated_completions", c.mask_truncated_completions, {"leave completions cut by max_new_tokens out of the loss"});
+  v("dynamic_sampling", c.dynamic_sampling, {"drop zero-variance groups and refill (DAPO)"});
+  v("max_refill_rounds", c.max_refill_rounds, {"extra rollout rounds per step for dynamic sampling"});
+  v("importance_sampling_level", c.importance_sampling_level, {"`sequence`: one ratio per completion (GSPO)"});
+  v("sapo_temperature_pos", c.sapo_temperature_pos, {"SAPO's gate temperature for A > 0"});
+  v("sapo_temperature_neg", c.sapo_temperature_neg, {"SAPO's gate temperature for A <= 0"});
+  v("clip_ratio_c", c.clip_ratio_c, {"dual clip: losses of A < 0 tokens capped at -A c (> 1; verl uses 3.0); 0 = off"});
+  v("delta", c.delta, {"upper bound of the unclipped ratio for every advantage (> 1 + epsilon_high; INTELLECT-2 uses 4); 0 = off"});
+  v("advantage", c.advantage, {"advantage estimator ([algorithms.md](algorithms.md))"});
+  v("top_entropy_quantile", c.top_entropy_quantile, {"fraction of completion tokens, the highest-entropy ones, that carry the policy gradient (the 80/20 paper: 0.2)"});
+  v("entropy_coef", c.entropy_coef, {"entropy bonus: the loss minus entropy_coef x the token entropy, aggregated like the loss (verl's `entropy_coeff`); negative values minimise entropy"});
+  v("reward_aggregation", c.reward_aggregation, {"`normalize_then_sum`: each reward normalised in its group before the weighted sum (GDPO; [algorithms.md](algorithms.md))"});
+  v("rollout_correction", c.rollout_correction, {"`tis`: weight each token's policy term by min(pi_old / pi_sampler, cap); `mis`: drop tokens (or completions with `importance_sampling_level: sequence`) whose ratio leaves [1/cap, cap]"});
+  v("rollout_correction_cap", c.rollout_correction_cap, {"the cap c of `rollout_correction` (> 1)"});
+  v("ref_sync_every", c.ref_sync_every, {"steps between refreshes of the KL reference toward the policy (needs `beta` > 0, no LoRA; TRL's `ref_model_sync_steps`); 0 = never"});
+  v("ref_mixup_alpha", c.ref_mixup_alpha, {"a refresh sets ref = alpha x policy + (1 - alpha) x ref (TRL's `ref_model_mixup_alpha`; 1 = copy)"});
 }
 
 template <class V>
 void visit(V& v, OptimConfig& c) {
-  v("lr", c.lr);
-  v("weight_decay", c.weight_decay);
-  v("betas", c.betas);
-  v("eps", c.eps);
-  v("warmup_steps", c.warmup_steps);
-  v("schedule", c.schedule);
-  v("max_grad_norm", c.max_grad_norm);
+  v("lr", c.lr, {"peak learning rate"});
+  v("weight_decay", c.weight_decay, {"AdamW weight decay"});
+  v("betas", c.betas, {"AdamW betas"});
+  v("eps", c.eps, {"AdamW epsilon"});
+  v("warmup_steps", c.warmup_steps, {"linear warmup steps"});
+  v("schedule", c.schedule, {"learning-rate schedule after the warmup"});
+  v("max_grad_norm", c.max_grad_norm, {"gradient-norm clip; 0 = off"});
 }
 
 template <class V>
 void visit(V& v, TrainConfig& c) {
-  v("steps", c.steps, kFree);
-  v("prompts_per_step", c.prompts_per_step);
-  v("micro_batch_size", c.micro_batch_size, kFree);
-  v("gradient_checkpointing", c.gradient_checkpointing, kFree);
-  v("seed", c.seed);
-  v("output_dir", c.output_dir, kFree);
-  v("checkpoint_every", c.checkpoint_every, kFree);
-  v("keep_last", c.keep_last, kFree);
-  v("log_samples_every", c.log_samples_every, kFree);
-  v("threads", c.threads, kFree);
+  v("steps", c.steps, {"optimizer steps", kFree});
+  v("prompts_per_step", c.prompts_per_step, {"prompts per step"});
+  v("micro_batch_size", c.micro_batch_size, {"sequences per forward/backward", kFree});
+  v("gradient_checkpointing", c.gradient_checkpointing, {"recompute activations in backward", kFree});
+  v("seed", c.seed, {"seeds data order, sampling, init"});
+  v("output_dir", c.output_dir, {"run directory", kFree});
+  v("checkpoint_every", c.checkpoint_every, {"steps; 0 = only at the end", kFree});
+  v("keep_last", c.keep_last, {"checkpoints kept; 0 = all", kFree});
+  v("log_samples_every", c.log_samples_every, {"steps; 0 = never", kFree});
+  v("threads", c.threads, {"torch CPU threads; 0 = all cores", kFree});
 }
 
 template <class V>
 void visit(V& v, LoraConfig& c) {
-  v("r", c.r);
-  v("alpha", c.alpha);
-  v("dropout", c.dropout);
-  v("target_modules", c.target_modules);
-  v("use_rslora", c.use_rslora);
-  v("adapter_path", c.adapter_path);
-  v("save_merged", c.save_merged, kFree);
+  v("r", c.r, {"LoRA adapter rank; 0 = train the whole model (see [lora.md](lora.md)); with 0, any other `lora.*` key set is an error"});
+  v("alpha", c.alpha, {"scaling alpha / r"});
+  v("dropout", c.dropout, {"dropout on the adapters' input, in training only (seeded per update: resume stays exact)"});
+  v("target_modules", c.target_modules, {"module kinds to adapt, or `[all-linear]` (every linear layer but `lm_head`, which cannot carry one); an unknown name lists the model's"});
+  v("use_rslora", c.use_rslora, {"scaling alpha / sqrt(r) (rank-stabilised LoRA)"});
+  v("adapter_path", c.adapter_path, {"start from this adapter directory (PEFT layout; its r, alpha and use_rslora must match `lora.*`) instead of fresh adapters"});
+  v("save_merged", c.save_merged, {"also write base + adapter folded into `merged/` inside each checkpoint", kFree});
 }
 
 template <class V>
 void visit(V& v, DistConfig& c) {
-  v("backend", c.backend);
-  v("timeout_s", c.timeout_s);
-  v("shard_optimizer", c.shard_optimizer);
+  v("backend", c.backend, {"with several processes ([distributed.md](distributed.md)): `auto` is nccl on CUDA, gloo on the CPU"});
+  v("timeout_s", c.timeout_s, {"a collective waiting longer than this (another rank died or hangs) fails the run"});
+  v("shard_optimizer", c.shard_optimizer, {"ZeRO-1: AdamW moments and fp32 master weights split over the ranks (see [distributed.md](distributed.md))"});
 }
 
 template <class V>
 void visit(V& v, EvalConfig& c) {
-  v("data", c.data);
-  v("task", c.task);
-  v("every", c.every);
-  v("num_samples", c.num_samples);
-  v("max_problems", c.max_problems);
+  v("data", c.data, {"evaluation JSONL"});
+  v("task", c.task, {"verifier used to grade (rewards such as `format` are not verifiers)"});
+  v("every", c.every, {"steps; 0 = off. A fresh run also evaluates the starting model (step 0)"});
+  v("num_samples", c.num_samples, {"samples per problem"});
+  v("max_problems", c.max_problems, {"0 = all"});
 }
 
 template <class V>
 void visit(V& v, SftConfig& c) {
-  v("data", c.data);
-  v("text_field", c.text_field);
-  v("prompt_field", c.prompt_field);
-  v("completion_field", c.completion_field);
-  v("completion_only_loss", c.completion_only_loss);
-  v("add_eos", c.add_eos);
-  v("init", c.init);
-  v("epochs", c.epochs);
-  v("batch_size", c.batch_size);
-  v("micro_batch_size", c.micro_batch_size, kFree);
-  v("max_length", c.max_length);
-  v("lr", c.lr);
-  v("weight_decay", c.weight_decay);
-  v("warmup_steps", c.warmup_steps);
-  v("schedule", c.schedule);
-  v("seed", c.seed);
-  v("output_dir", c.output_dir, kFree);
-  v("save_every", c.save_every, kFree);
-  v("keep_last", c.keep_last, kFree);
-  v("log_every", c.log_every, kFree);
+  v("data", c.data, {"training corpus, JSONL (required for `sft`)"});
+  v("text_field", c.text_field, {"the whole example; rows without it use prompt + completion"});
+  v("prompt_field", c.prompt_field, {"the part before the completion"});
+  v("completion_field", c.completion_field, {"the part after the prompt"});
+  v("completion_only_loss", c.completion_only_loss, {"loss on completion tokens only"});
+  v("add_eos", c.add_eos, {"append the tokenizer's eos token to each example"});
+  v("init", c.init, {"`pretrained`: model.path's weights; `random`: fresh weights (seeded) with model.path's config.json and tokenizer"});
+  v("epochs", c.epochs, {"passes over the corpus"});
+  v("batch_size", c.batch_size, {"examples per optimizer step"});
+  v("micro_batch_size", c.micro_batch_size, {"examples per forward/backward", kFree});
+  v("max_length", c.max_length, {"tokens per example; longer ones are cut"});
+  v("lr", c.lr, {"peak learning rate (betas, eps, max_grad_norm from `optim`)"});
+  v("weight_decay", c.weight_decay, {"AdamW weight decay"});
+  v("warmup_steps", c.warmup_steps, {"linear warmup steps"});
+  v("schedule", c.schedule, {"learning-rate schedule after the warmup"});
+  v("seed", c.seed, {"seeds data order and random init"});
+  v("output_dir", c.output_dir, {"run directory: config.yaml, metrics.jsonl (`loss`, `lr`, `grad_norm`, `tokens`, ...), train.log, checkpoints/step-NNNNNN", kFree});
+  v("save_every", c.save_every, {"steps; 0 = only at the end", kFree});
+  v("keep_last", c.keep_last, {"checkpoints kept; 0 = all", kFree});
+  v("log_every", c.log_every, {"steps between console lines", kFree});
 }
 
 template <class V>
 void visit(V& v, Config& c) {
-  v("model", c.model, kDefinesAll);
-  v("data", c.data, kDefinesGrpo);
-  v("rollout", c.rollout, kDefinesGrpo);
-  v("rewards", c.rewards, kDefinesGrpo);
-  v("grpo", c.grpo, kDefinesGrpo);
-  v("optim", c.optim, kDefinesAll);  // sft takes betas, eps and max_grad_norm from here
-  v("train", c.train, kDefinesGrpo);
-  v("eval", c.eval, kFree);
-  v("sft", c.sft, kDefinesSft);
-  v("lora", c.lora, kDefinesGrpo);
-  v("dist", c.dist, kFree);
+  v("model", c.model, {"the base model", kDefinesAll});
+  v("data", c.data, {"the training prompts and how they become prompts", kDefinesGrpo});
+  v("rollout", c.rollout, {"sampling the completions ([engine.md](engine.md))", kDefinesGrpo});
+  v("rewards", c.rewards, {"the weighted rewards ([rewards.md](rewards.md)); a key the named reward does not read is an error", kDefinesGrpo});
+  v("grpo", c.grpo, {"the GRPO objective ([algorithms.md](algorithms.md))", kDefinesGrpo});
+  v("optim", c.optim, {"AdamW and its schedule (sft takes betas, eps and max_grad_norm from here)", kDefinesAll});  // sft takes betas, eps and max_grad_norm from here
+  v("train", c.train, {"the GRPO run ([training.md](training.md))", kDefinesGrpo});
+  v("eval", c.eval, {"evaluation during training and by `r1train eval`", kFree});
+  v("sft", c.sft, {"`r1train sft`, next-token training ([training.md](training.md))", kDefinesSft});
+  v("lora", c.lora, {"LoRA adapters ([lora.md](lora.md))", kDefinesGrpo});
+  v("dist", c.dist, {"several processes ([distributed.md](distributed.md))", kFree});
 }
 
 namespace {
@@ -215,7 +235,7 @@ struct KeyLister {
   std::string prefix;
   std::vector<std::string>* out;
   template <class T>
-  void operator()(const char* key, T& ref, unsigned = kDefinesAll, RewardMask = kAllRewards) {
+  void operator()(const char* key, T& ref, const Field& = {}) {
     if constexpr (std::is_class_v<T> && !std::is_same_v<T, std::string> &&
                   !std::is_same_v<T, std::vector<std::string>> &&
                   !std::is_same_v<T, std::vector<double>> &&
@@ -330,7 +350,7 @@ struct Parser {
   std::vector<std::string> known;
 
   template <class T>
-  void operator()(const char* key, T& ref, unsigned = kDefinesAll, RewardMask = kAllRewards) {
+  void operator()(const char* key, T& ref, const Field& = {}) {
     known.emplace_back(key);
     const YAML::Node n = node[key];
     if (!n) return;
@@ -475,7 +495,7 @@ const std::vector<std::string>& reward_default_texts() {
   static const std::vector<std::string> texts = [] {
     std::vector<std::string> out;
     RewardConfig d;
-    auto collect = [&](const char*, auto& ref, unsigned = kDefinesAll, RewardMask = kAllRewards) {
+    auto collect = [&](const char*, auto& ref, const Field& = {}) {
       out.push_back(scalar_text(ref));
     };
     visit(collect, d);
@@ -492,7 +512,8 @@ struct Emitter {
   std::size_t field = 0;        // reward_entry: the field's position in visit order
 
   template <class T>
-  void operator()(const char* key, T& ref, unsigned defines = kDefinesAll, RewardMask = kAllRewards) {
+  void operator()(const char* key, T& ref, const Field& field_info = {}) {
+    const unsigned defines = field_info.defines;
     if (only_defining && (defines & runs) == 0) return;
     const bool always = std::string_view(key) == "name" || std::string_view(key) == "weight";
     if constexpr (std::is_same_v<T, std::string> || std::is_enum_v<T> || std::is_arithmetic_v<T>) {
@@ -687,12 +708,7 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
   r.check(ro.group_size >= 2, "rollout.group_size",
           fmt::format("is {}; GRPO compares completions within a group, so it needs at least 2", ro.group_size));
   r.check(ro.max_new_tokens >= 1, "rollout.max_new_tokens", fmt::format("is {}; must be >= 1", ro.max_new_tokens));
-  r.check(ro.temperature >= 0, "rollout.temperature", fmt::format("is {}; must be >= 0 (0 = greedy)", ro.temperature));
-  r.check(ro.top_p > 0 && ro.top_p <= 1, "rollout.top_p", fmt::format("is {}; must be in (0, 1]", ro.top_p));
-  r.check(ro.top_k >= 0, "rollout.top_k", fmt::format("is {}; must be >= 0 (0 = off)", ro.top_k));
-  r.check(ro.min_p >= 0 && ro.min_p < 1, "rollout.min_p", fmt::format("is {}; must be in [0, 1)", ro.min_p));
-  r.check(ro.repetition_penalty > 0, "rollout.repetition_penalty",
-          fmt::format("is {}; must be > 0 (1 = off)", ro.repetition_penalty));
+  for (const auto& [name, message] : sampling_range_problems(ro.sampling())) r.fail("rollout." + name, message);
   r.check(ro.batch_size >= ro.group_size, "rollout.batch_size",
           fmt::format("is {} but rollout.group_size is {}; a prompt's group is decoded together, so "
                       "batch_size must be >= group_size",
@@ -732,7 +748,8 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
     // entry): which rewards read each key is the field's tag in visit(RewardConfig).
     RewardConfig entry = rw;
     std::size_t field = 0;
-    auto check_read = [&](const char* key, auto& ref, unsigned = kDefinesAll, RewardMask readers = kAllRewards) {
+    auto check_read = [&](const char* key, auto& ref, const Field& f = {}) {
+      const RewardMask readers = f.read_by;
       const bool set = scalar_text(ref) != reward_default_texts()[field++];
       if (!set || (readers & read_by({rw.name})) != 0) return;
       std::string names;
@@ -904,7 +921,7 @@ struct ValueLister {
   std::string prefix;
   std::vector<std::pair<std::string, std::string>>* out;
   template <class T>
-  void operator()(const char* key, T& ref, unsigned = kDefinesAll, RewardMask = kAllRewards) {
+  void operator()(const char* key, T& ref, const Field& = {}) {
     const std::string path = prefix + key;
     if constexpr (std::is_same_v<T, std::vector<RewardConfig>>) {
       for (std::size_t i = 0; i < ref.size(); ++i) {
@@ -923,6 +940,100 @@ struct ValueLister {
 };
 
 }  // namespace
+
+namespace {
+
+// ---- the reference (docs/configuration.md) ----------------------------------------
+
+// A markdown table cell: pipes escaped.
+std::string cell(const std::string& text) {
+  std::string out;
+  for (char ch : text) out += ch == '|' ? std::string("\\|") : std::string(1, ch);
+  return out;
+}
+
+// A meaning as a sentence's start: its first letter capitalised.
+std::string sentence(std::string text) {
+  if (!text.empty() && text[0] >= 'a' && text[0] <= 'z') text[0] = static_cast<char>(text[0] - 'a' + 'A');
+  return text;
+}
+
+template <class T>
+std::string type_text() {
+  if constexpr (std::is_same_v<T, std::string>) return "string";
+  else if constexpr (std::is_same_v<T, bool>) return "bool";
+  else if constexpr (std::is_same_v<T, int>) return "integer";
+  else if constexpr (std::is_same_v<T, double>) return "number";
+  else if constexpr (std::is_same_v<T, std::vector<std::string>>) return "list of strings";
+  else if constexpr (std::is_same_v<T, std::vector<double>>) return "list of numbers";
+  else if constexpr (std::is_enum_v<T>) {
+    std::string out;
+    for (const auto& o : option_table(T{})) out += (out.empty() ? "`" : " | `") + std::string(o.name) + "`";
+    return out;
+  } else {
+    static_assert(sizeof(T) == 0, "type_text: a field type without a name in the reference");
+  }
+}
+
+// One table per section, in visit order: key, type (an option's values), default, whether resume
+// may see it change, meaning.
+struct ReferenceWriter {
+  std::string prefix;
+  unsigned runs = kDefinesAll;
+  std::string* out;
+
+  void row(const std::string& key, const std::string& type, const std::string& value, unsigned defines,
+           const std::string& meaning) {
+    *out += fmt::format("| `{}` | {} | {} | {} | {} |\n", key, cell(type), value.empty() ? "`\"\"`" : cell("`" + value + "`"),
+                        defines ? "fixed" : "may change", cell(meaning));
+  }
+
+  template <class T>
+  void operator()(const char* key, T& ref, const Field& f = {}) {
+    const unsigned defines = runs & f.defines;
+    std::string meaning = f.meaning;
+    if (f.read_by != kAllRewards) {
+      std::vector<std::string> names;
+      for (const auto& info : option_table(RewardKind{}))
+        if (f.read_by & read_by({info.value})) names.push_back("`" + std::string(info.name) + "`");
+      meaning += fmt::format(" (read by {})", fmt::join(names, ", "));
+    }
+    if constexpr (std::is_same_v<T, std::vector<RewardConfig>>) {
+      std::vector<std::string> names;
+      for (const auto& r : ref) names.push_back(fmt::format("{{name: {}}}", option_name(r.name)));
+      *out += fmt::format("\n## `{}`\n\n{}. Each entry of the list takes the keys below.\n\n", key, sentence(f.meaning));
+      *out += "| key | type | default | on resume | meaning |\n| --- | --- | --- | --- | --- |\n";
+      row(key, "list of reward entries", fmt::format("[{}]", fmt::join(names, ", ")), defines, "the rewards, summed with their weights");
+      RewardConfig entry;
+      ReferenceWriter sub{prefix + key + ".", defines, out};
+      visit(sub, entry);
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<double>>) {
+      std::vector<std::string> items;
+      for (const auto& x : ref) {
+        if constexpr (std::is_same_v<T, std::vector<double>>) items.push_back(format_double(x));
+        else items.push_back("\"" + x + "\"");
+      }
+      row(prefix + key, type_text<T>(), fmt::format("[{}]", fmt::join(items, ", ")), defines, meaning);
+    } else if constexpr (std::is_class_v<T> && !std::is_same_v<T, std::string>) {
+      *out += fmt::format("\n## `{}`\n\n{}.\n\n", key, sentence(f.meaning));
+      *out += "| key | type | default | on resume | meaning |\n| --- | --- | --- | --- | --- |\n";
+      ReferenceWriter sub{prefix + key + ".", defines, out};
+      visit(sub, ref);
+    } else {
+      row(prefix + key, type_text<T>(), scalar_text(ref), defines, meaning);
+    }
+  }
+};
+
+}  // namespace
+
+std::string configuration_reference() {
+  Config c;
+  std::string out;
+  ReferenceWriter writer{"", kDefinesAll, &out};
+  visit(writer, c);
+  return out;
+}
 
 std::vector<std::pair<std::string, std::string>> config_values(const Config& config) {
   Config c = config;

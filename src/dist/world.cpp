@@ -119,6 +119,15 @@ struct Communicator::Group {
   }
 };
 
+std::string built_backends() {
+  std::vector<std::string> names;
+  if (R1_HAS_GLOO) names.emplace_back("gloo");
+#ifdef USE_C10D_NCCL
+  names.emplace_back("nccl");
+#endif
+  return names.empty() ? "none (one process only)" : fmt::format("{}", fmt::join(names, ", "));
+}
+
 Communicator::Communicator() = default;
 Communicator::~Communicator() = default;
 Communicator::Communicator(Communicator&&) noexcept = default;
@@ -130,6 +139,16 @@ Communicator::Communicator(const WorldEnv& w, DistBackend backend, torch::Device
   if (backend == DistBackend::Auto) backend = device.is_cuda() ? DistBackend::Nccl : DistBackend::Gloo;
   if (backend == DistBackend::Nccl && !device.is_cuda())
     throw InputError("dist.backend is nccl but model.device is the CPU: NCCL runs on CUDA devices; use gloo or auto");
+  // Refused before the rendezvous: a rank that stopped after the store was up would leave the
+  // others waiting for it until the timeout.
+#if !R1_HAS_GLOO
+  if (backend == DistBackend::Gloo)
+    throw InputError("dist.backend gloo: r1train was built without gloo's headers (Debian: libgloo-dev); "
+                     "install them and rebuild, or use nccl on CUDA");
+#endif
+#ifndef USE_C10D_NCCL
+  if (backend == DistBackend::Nccl) throw InputError("dist.backend nccl: this libtorch was built without NCCL; use gloo");
+#endif
   group_ = std::make_unique<Group>();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
   try {
@@ -171,9 +190,6 @@ Communicator::Communicator(const WorldEnv& w, DistBackend backend, torch::Device
                                 ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
                                 : c10d::ProcessGroupGloo::createDefaultDevice());
     group_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(group_->store, w.rank, w.size, opts);
-#else
-    throw InputError("dist.backend gloo: r1train was built without gloo's headers (Debian: libgloo-dev); "
-                     "install them and rebuild, or use nccl on CUDA");
 #endif
   } else {
 #ifdef USE_C10D_NCCL
@@ -181,8 +197,6 @@ Communicator::Communicator(const WorldEnv& w, DistBackend backend, torch::Device
     opts->timeout = ms;
     group_->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(group_->store, w.rank, w.size, opts);
     group_->nccl = true;
-#else
-    throw InputError("dist.backend nccl: this libtorch was built without NCCL; use gloo");
 #endif
   }
 }

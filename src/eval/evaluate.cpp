@@ -66,14 +66,11 @@ EvalOptions eval_options(const Config& config) {
   EvalOptions options;
   options.task = config.eval.task;
   options.template_name = config.data.template_;
-  options.num_samples = config.eval.num_samples;
   options.max_problems = config.eval.max_problems;
-  options.max_new_tokens = config.rollout.max_new_tokens;
-  options.batch_size = config.rollout.batch_size;
-  options.stop = config.rollout.stop;
-  options.sampling.temperature = config.eval.num_samples > 1 ? config.rollout.temperature : 0.0;
-  options.sampling.top_p = config.rollout.top_p;
-  options.seed = static_cast<uint64_t>(config.train.seed);
+  options.generate = rollout_generate_options(config.rollout);
+  options.generate.group_size = config.eval.num_samples;
+  if (config.eval.num_samples <= 1) options.generate.sampling.temperature = 0.0;
+  options.generate.seed = static_cast<uint64_t>(config.train.seed);
   return options;
 }
 
@@ -91,15 +88,9 @@ EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& 
     prompts.push_back(encode_prompt(tokenizer, r.prompt));
     report.problems.push_back(std::move(r));
   }
-  GenerateOptions gen;
-  gen.group_size = options.num_samples;
-  gen.max_new_tokens = options.max_new_tokens;
-  gen.batch_size = std::max(options.batch_size, options.num_samples);
-  gen.sampling = options.sampling;
-  gen.stop = options.stop;
-  gen.seed = options.seed;
+  GenerateOptions gen = options.generate;
+  gen.batch_size = std::max(gen.batch_size, gen.group_size);  // a problem's samples decode together
   gen.first_prompt_index = static_cast<int64_t>(options.first);
-  gen.progress = options.progress;
   auto completions = generate(model, tokenizer, prompts, gen);
 
   for (const auto& c : completions) {
@@ -127,7 +118,7 @@ EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& 
     const auto& ex = data[r.index];
     r.majority_correct = !r.majority.empty() && answers_match(options.task, r.majority, ex.answer, ex.metadata);
   }
-  report.summary = summarize(report.problems, options.num_samples);
+  report.summary = summarize(report.problems, options.generate.group_size);
   return report;
 }
 

@@ -40,7 +40,7 @@ DecodeSlots::DecodeSlots(CausalLM& model, int64_t capacity_rows, int64_t capacit
     : model_(model), capacity_rows_(capacity_rows), capacity_(capacity), sampling_(sampling),
       device_(model->options().device()), cuda_(std::make_unique<Cuda>()) {
   const int64_t R = capacity_rows;
-  cache_ = model->make_cache(R, capacity);
+  cache_ = model->make_slot_cache(R, capacity);
   rope_ = model->rope_table(capacity);
   auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device_);
   enders_ = to_device(std::vector<int64_t>(end_ids.begin(), end_ids.end()), device_);
@@ -89,7 +89,7 @@ void DecodeSlots::fill(const std::vector<SlotFill>& fills) {
         mask[static_cast<std::size_t>(u * width + width - len + j)] = 1;
       }
     }
-    KVCache prefill = model_->make_cache(U, width);
+    PrefillCache prefill = model_->make_prefill_cache(U, width);
     model_->forward_cached(to_device(ids, device_).view({U, width}), to_device(mask, device_).view({U, width}), prefill);
     cache_.copy_rows_from(prefill, to_device(from, device_), to_index, width);
   }

@@ -222,6 +222,16 @@ class SlotScheduler {
 
 }  // namespace
 
+GenerateOptions rollout_generate_options(const RolloutConfig& rollout) {
+  GenerateOptions o;
+  o.group_size = rollout.group_size;
+  o.max_new_tokens = rollout.max_new_tokens;
+  o.batch_size = rollout.batch_size;
+  o.sampling = rollout.sampling();
+  o.stop = rollout.stop;
+  return o;
+}
+
 std::vector<Completion> generate(CausalLM& model, const TextDecoder& decode, const std::vector<int>& end_ids,
                                  const std::vector<std::vector<int>>& prompts, const GenerateOptions& options) {
   check_inputs(model, prompts, options);

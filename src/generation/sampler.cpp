@@ -9,12 +9,8 @@
 namespace r1 {
 
 void check_sampling_options(const SamplingOptions& o) {
-  if (!(o.temperature >= 0)) throw InputError(fmt::format("temperature is {}; must be >= 0", o.temperature));
-  if (!(o.top_p > 0 && o.top_p <= 1)) throw InputError(fmt::format("top_p is {}; must be in (0, 1]", o.top_p));
-  if (!(o.min_p >= 0 && o.min_p < 1)) throw InputError(fmt::format("min_p is {}; must be in [0, 1)", o.min_p));
-  if (o.top_k < 0) throw InputError(fmt::format("top_k is {}; must be >= 0 (0 = off)", o.top_k));
-  if (!(o.repetition_penalty > 0))
-    throw InputError(fmt::format("repetition_penalty is {}; must be > 0 (1 = off)", o.repetition_penalty));
+  const auto problems = sampling_range_problems(o);
+  if (!problems.empty()) throw InputError(problems.front().first + " " + problems.front().second);
 }
 
 namespace {

@@ -149,7 +149,7 @@ torch::Tensor AttentionImpl::attend_and_project(const Projected& p, const torch:
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
-                                     KVCache* cache, int64_t layer) {
+                                     PrefillCache* cache, int64_t layer) {
   auto p = project(x, rope);
   if (!cache) return attend_and_project(p, p.k, p.v, mask);
   cache->write(layer, p.k, p.v);
@@ -158,7 +158,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rope,
 }
 
 torch::Tensor AttentionImpl::forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
-                                          KVCache& cache, int64_t layer, const torch::Tensor& where, int64_t slots) {
+                                          SlotCache& cache, int64_t layer, const torch::Tensor& where, int64_t slots) {
   auto p = project(x, rope);  // T = 1
   cache.write_at(layer, p.k, p.v, where);
   const int64_t R = x.size(0);
@@ -184,13 +184,13 @@ DecoderLayerImpl::DecoderLayerImpl(const TransformerConfig& c, torch::TensorOpti
 }
 
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
-                                        KVCache* cache, int64_t layer) {
+                                        PrefillCache* cache, int64_t layer) {
   auto h = x + self_attn(input_layernorm(x), rope, mask, cache, layer);
   return h + mlp(post_attention_layernorm(h));
 }
 
 torch::Tensor DecoderLayerImpl::forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask,
-                                             KVCache& cache, int64_t layer, const torch::Tensor& where, int64_t slots) {
+                                             SlotCache& cache, int64_t layer, const torch::Tensor& where, int64_t slots) {
   auto h = x + self_attn->forward_step(input_layernorm(x), rope, mask, cache, layer, where, slots);
   return h + mlp(post_attention_layernorm(h));
 }
@@ -260,7 +260,7 @@ Rotary CausalLMImpl::rope_table(int64_t n) const {
 }
 
 torch::Tensor CausalLMImpl::forward_step(const torch::Tensor& tokens, const torch::Tensor& start,
-                                         const torch::Tensor& slot, const Rotary& table, KVCache& cache,
+                                         const torch::Tensor& slot, const Rotary& table, SlotCache& cache,
                                          int64_t slots) {
   const int64_t R = tokens.size(0), D = config_.head_dim;
   auto position = slot - start;                                                          // [R]
@@ -278,7 +278,7 @@ torch::Tensor CausalLMImpl::forward_step(const torch::Tensor& tokens, const torc
 }
 
 torch::Tensor CausalLMImpl::run_layers(torch::Tensor x, const Rotary& rope, const torch::Tensor& allowed,
-                                       KVCache* cache) {
+                                       PrefillCache* cache) {
   const auto dtype = options_.dtype().toScalarType();
   const auto mask = allowed.defined() ? attention_mask_for(allowed, dtype) : causal_only_mask(x.size(1), dtype, x.device());
   int64_t i = 0;
@@ -316,18 +316,32 @@ torch::Tensor CausalLMImpl::logits(const torch::Tensor& input_ids, const torch::
   return torch::linear(hidden_states(input_ids, attention_mask), lm_head_weight());
 }
 
-KVCache CausalLMImpl::make_cache(int64_t rows, int64_t capacity) const {
+namespace {
+
+// Refuses a cache of `rows` x `capacity` slots that would not fit in the device's memory.
+void check_cache_fits(const TransformerConfig& config, torch::TensorOptions options, int64_t rows, int64_t capacity) {
   // [layers] x K and V of [rows, kv heads, capacity, head dim].
-  const long double bytes = 2.0L * config_.num_hidden_layers * rows * config_.num_key_value_heads * capacity *
-                            config_.head_dim * c10::elementSize(options_.dtype().toScalarType());
-  check_fits_memory(bytes > 1.8e19L ? UINT64_MAX : static_cast<uint64_t>(bytes), options_.device(),
+  const long double bytes = 2.0L * config.num_hidden_layers * rows * config.num_key_value_heads * capacity *
+                            config.head_dim * c10::elementSize(options.dtype().toScalarType());
+  check_fits_memory(bytes > 1.8e19L ? UINT64_MAX : static_cast<uint64_t>(bytes), options.device(),
                     fmt::format("the KV cache of {} rows x {} positions", rows, capacity),
                     "lower rollout.batch_size (rows decoded together) or rollout.max_new_tokens");
-  return KVCache(config_, rows, capacity, options_);
+}
+
+}  // namespace
+
+PrefillCache CausalLMImpl::make_prefill_cache(int64_t rows, int64_t capacity) const {
+  check_cache_fits(config_, options_, rows, capacity);
+  return PrefillCache(config_, rows, capacity, options_);
+}
+
+SlotCache CausalLMImpl::make_slot_cache(int64_t rows, int64_t capacity) const {
+  check_cache_fits(config_, options_, rows, capacity);
+  return SlotCache(config_, rows, capacity, options_);
 }
 
 torch::Tensor CausalLMImpl::forward_cached(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                                           KVCache& cache) {
+                                           PrefillCache& cache) {
   const int64_t T = input_ids.size(1), L = cache.length();
   TORCH_CHECK(input_ids.size(0) == cache.rows(), "forward_cached: batch rows differ from the cache rows");
   auto mask = attention_mask.to(torch::kInt64);                                              // [N, T]

@@ -128,10 +128,15 @@ std::vector<torch::Tensor> lora_parameters(CausalLM& model) {
   return out;
 }
 
+namespace {
 void set_lora_enabled(CausalLM& model, bool enabled) {
   for (auto& [name, linear] : linear_layers(model))
     if (linear->lora) linear->lora->enabled = enabled;
 }
+}  // namespace
+
+LoraBypass::LoraBypass(CausalLM& model) : model_(model) { set_lora_enabled(model_, false); }
+LoraBypass::~LoraBypass() { set_lora_enabled(model_, true); }
 
 void save_adapter(CausalLM& model, const LoraConfig& cfg, const fs::path& dir, const std::string& base_model) {
   fs::create_directories(dir);

@@ -65,24 +65,6 @@ torch::Tensor kl_estimate(const torch::Tensor& logp, const torch::Tensor& ref_lo
   throw std::logic_error("kl_estimate: unhandled estimator");
 }
 
-torch::Tensor LossNormalizer::token_weights(const torch::Tensor& mask) const {
-  switch (loss_type) {
-    case LossType::Grpo: {
-      // Mean over each sequence's tokens, then over the step's sequences.
-      auto len = mask.sum(1, /*keepdim=*/true).clamp_min(1.0);  // [N, 1]
-      return mask / (len * static_cast<double>(total_sequences));
-    }
-    case LossType::Bnpo:
-      // Mean over the micro-batch's tokens, averaged over micro-batches.
-      return mask / (mask.sum().clamp_min(1.0) * static_cast<double>(num_micro_batches));
-    case LossType::DrGrpo: return mask / static_cast<double>(total_sequences * max_new_tokens);
-    case LossType::Dapo:
-    case LossType::Cispo:  // CISPO and SAPO normalise as DAPO (token mean over the step's batch), as TRL does
-    case LossType::Sapo: return mask / static_cast<double>(std::max<int64_t>(total_tokens, 1));
-  }
-  throw std::logic_error("token_weights: unhandled loss type");
-}
-
 MismatchSums rollout_mismatch(const torch::Tensor& train_logp, const torch::Tensor& sampler_logp,
                               const torch::Tensor& mask) {
   torch::NoGradGuard no_grad;
@@ -121,51 +103,7 @@ PolicyLossOutput policy_loss(const PolicyLossInput& in, const GrpoConfig& cfg, c
                     .expand_as(log_ratio);  // [N, 1] broadcast to [N, T]
   }
   auto ratio = torch::exp(log_ratio);  // [N, T]
-  torch::Tensor per_token, low, high, dual;
-  {
-    torch::NoGradGuard no_grad;
-    low = torch::zeros_like(mask);
-    high = torch::zeros_like(mask);
-    dual = torch::zeros_like(mask);
-  }
-  switch (cfg.loss_type) {
-    case LossType::Cispo: {
-      // CISPO (MiniMax-M1): REINFORCE with a clipped, stop-gradient importance weight:
-      // -sg(min(r, 1 + epsilon_high)) A log pi.
-      auto weight = torch::clamp_max(ratio, 1.0 + cfg.epsilon_high).detach();
-      per_token = -weight * adv * in.logp;
-      torch::NoGradGuard no_grad;
-      high = (ratio > 1.0 + cfg.epsilon_high).to(torch::kFloat32);
-      break;
-    }
-    case LossType::Sapo: {
-      // SAPO (Qwen, arXiv 2511.20347): a soft gate instead of the clip, -(4 / tau) sigmoid(tau (r - 1)) A,
-      // tau = sapo_temperature_pos for A > 0, sapo_temperature_neg otherwise; its slope at r = 1 is 1.
-      auto tau = torch::where(adv > 0, torch::full_like(adv, cfg.sapo_temperature_pos),
-                              torch::full_like(adv, cfg.sapo_temperature_neg));  // [N, 1]
-      per_token = -(4.0 / tau) * torch::sigmoid(tau * (ratio - 1.0)) * adv;
-      break;
-    }
-    default: {
-      // PPO's clipped surrogate -min(r A, clip(r, 1 - eps, 1 + eps_high) A); with delta the unclipped
-      // ratio is capped at delta for every advantage (INTELLECT-2, TRL's delta).
-      auto unclipped = cfg.delta > 0 ? torch::clamp_max(ratio, cfg.delta) : ratio;
-      auto clipped = torch::clamp(ratio, 1.0 - cfg.epsilon, 1.0 + cfg.epsilon_high);
-      per_token = -torch::min(unclipped * adv, clipped * adv);  // [N, T]
-      if (cfg.clip_ratio_c > 0) {
-        // Dual clip (Ye et al. 2020, verl's clip_ratio_c): for A < 0 the loss is at most -A c.
-        auto capped = torch::min(per_token, -adv * cfg.clip_ratio_c);
-        {
-          torch::NoGradGuard no_grad;
-          dual = (capped < per_token).logical_and(adv < 0).to(torch::kFloat32);
-        }
-        per_token = torch::where(adv < 0, capped, per_token);
-      }
-      torch::NoGradGuard no_grad;
-      low = (ratio < 1.0 - cfg.epsilon).logical_and(adv < 0).to(torch::kFloat32);
-      high = (ratio > 1.0 + cfg.epsilon_high).logical_and(adv > 0).to(torch::kFloat32);
-    }
-  }
+  auto [per_token, low, high, dual] = loss_kind(cfg.loss_type).term(ratio, in.logp, adv, cfg);
   auto policy_mask = mask;  // tokens whose policy term counts
   if (cfg.top_entropy_quantile < 1.0) {
     // Only the top-rho highest-entropy tokens carry the policy gradient ("80/20", Wang et al. 2025;

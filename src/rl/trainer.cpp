@@ -41,7 +41,8 @@ Trainer::Trainer(Config config, ResumeOptions resume, Communicator* comm)
       sampler_(dataset_.size(), static_cast<uint64_t>(config_.train.seed), config_.data.shuffle),
       rewards_(config_.rewards),
       policy_(load_model(run_.model_source(), resolve_dtype(config_.model.dtype, device_), device_)),
-      tokenizer_(Tokenizer::load(run_.model_source())) {
+      tokenizer_(Tokenizer::load(run_.model_source())),
+      reference_(config_, run_.checkpoint(), policy_.model, device_) {
   started_ = std::chrono::steady_clock::now();
   const int64_t context = policy_.config.max_position_embeddings;
   check_dataset_fits_context(dataset_, config_.data.template_, *tokenizer_, config_.rollout.max_new_tokens, context,
@@ -53,17 +54,6 @@ Trainer::Trainer(Config config, ResumeOptions resume, Communicator* comm)
   }
   policy_.model->set_gradient_checkpointing(config_.train.gradient_checkpointing);
   trainable_ = config_.lora.r > 0 ? attach_lora() : policy_.model->parameters();
-  // With LoRA the KL reference is the base: the policy with its adapters switched off.
-  if (config_.grpo.beta > 0 && config_.lora.r == 0) {
-    // A refreshed reference (grpo.ref_sync_every) is saved in the checkpoint and resumes from there.
-    std::filesystem::path source = config_.model.path;
-    if (run_.checkpoint() && std::filesystem::exists(*run_.checkpoint() / "reference" / "config.json"))
-      source = *run_.checkpoint() / "reference";
-    reference_ = load_model(source, resolve_dtype(config_.model.dtype, device_), device_);
-    if (source != config_.model.path) spdlog::info("KL reference resumed from {} (refreshed during the run)", source.string());
-    reference_->model->eval();
-    for (auto& p : reference_->model->parameters()) p.requires_grad_(false);
-  }
   const int64_t total_updates = static_cast<int64_t>(config_.train.steps) * config_.grpo.num_iterations;
   optimizer_ = std::make_unique<Optimizer>(trainable_, config_.optim, total_updates,
                                            config_.dist.shard_optimizer ? &comm_ : nullptr);
@@ -109,7 +99,7 @@ void Trainer::run() {
 
       const auto update_start = std::chrono::steady_clock::now();
       UpdateStats stats = update(batch);
-      if (config_.grpo.ref_sync_every > 0 && step % config_.grpo.ref_sync_every == 0) refresh_reference();
+      reference_.after_step(step);  // grpo.ref_sync_every: the KL reference moves toward the policy
       stats.peak_memory_gib = peak_memory_gib();
 
       StepTimings timings{batch.stats.generate_s, batch.stats.reward_s, seconds_since(update_start),
@@ -188,16 +178,7 @@ RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_pro
     prompt_ids.push_back(g.prompt_ids);
     batch.groups.push_back(std::move(g));
   }
-  GenerateOptions options;
-  options.group_size = config_.rollout.group_size;
-  options.max_new_tokens = config_.rollout.max_new_tokens;
-  options.batch_size = config_.rollout.batch_size;
-  options.sampling.temperature = config_.rollout.temperature;
-  options.sampling.top_p = config_.rollout.top_p;
-  options.sampling.top_k = config_.rollout.top_k;
-  options.sampling.min_p = config_.rollout.min_p;
-  options.sampling.repetition_penalty = config_.rollout.repetition_penalty;
-  options.stop = config_.rollout.stop;
+  GenerateOptions options = rollout_generate_options(config_.rollout);
   options.seed = step_seed(static_cast<uint64_t>(config_.train.seed), step, round);
   options.first_prompt_index = static_cast<int64_t>(first);  // sampling streams follow the global position
   GenerateStats generate_stats;
@@ -290,9 +271,9 @@ void Trainer::assign_advantages(RolloutBatch& batch) const {
 
 std::vector<TrainingBatch> Trainer::micro_batches(const RolloutBatch& batch) const {
   auto rows = sample_refs(batch);
-  // Rows of similar length share a micro-batch, so little of it is padding. Not for bnpo, whose
-  // loss is normalised per micro-batch: there the grouping is part of the objective.
-  if (config_.grpo.loss_type != LossType::Bnpo) {
+  // Rows of similar length share a micro-batch, so little of it is padding. Not where the loss is
+  // normalised per micro-batch (bnpo): there the grouping is part of the objective.
+  if (!loss_kind(config_.grpo.loss_type).split_is_part_of_the_loss) {
     std::stable_sort(rows.begin(), rows.end(), [](const SampleRef& a, const SampleRef& b) {
       return a.group->prompt_ids.size() + a.sample->completion.token_ids.size() <
              b.group->prompt_ids.size() + b.sample->completion.token_ids.size();
@@ -313,12 +294,7 @@ Trainer::FrozenLogProbs Trainer::frozen_logprobs(const std::vector<TrainingBatch
   FrozenLogProbs frozen{std::vector<torch::Tensor>(micro.size()), std::vector<torch::Tensor>(micro.size())};
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < micro.size(); ++i) {
-    if (reference_) frozen.reference[i] = completion_logprobs(reference_->model, micro[i], temperature, false).logp;
-    if (config_.grpo.beta > 0 && !reference_) {  // LoRA: the base without the adapters
-      set_lora_enabled(policy_.model, false);
-      frozen.reference[i] = completion_logprobs(policy_.model, micro[i], temperature, false).logp;
-      set_lora_enabled(policy_.model, true);
-    }
+    frozen.reference[i] = reference_.logprobs(micro[i], temperature);
     if (config_.grpo.num_iterations > 1)
       frozen.old_policy[i] = completion_logprobs(policy_.model, micro[i], temperature, false).logp;
   }
@@ -483,7 +459,7 @@ void Trainer::evaluate(int64_t step) {
     report.problems.clear();
     for (const auto& part : comm_.all_gather(std::string(bytes.begin(), bytes.end())))
       for (const auto& p : nlohmann::json::from_cbor(part)) report.problems.push_back(problem_from_json(p));
-    report.summary = summarize(report.problems, options.num_samples);
+    report.summary = summarize(report.problems, options.generate.group_size);
   }
   if (!comm_.is_main()) return;
   auto j = report.summary.to_json();
@@ -494,14 +470,6 @@ void Trainer::evaluate(int64_t step) {
                report.summary.problems);
 }
 
-void Trainer::refresh_reference() {
-  // TRL's SyncRefModelCallback (TR-DPO, Gorbatovski et al. 2024): ref <- alpha policy + (1 - alpha) ref.
-  torch::NoGradGuard no_grad;
-  const double alpha = config_.grpo.ref_mixup_alpha;
-  auto policy = policy_.model->named_parameters();
-  for (auto& item : reference_->model->named_parameters()) item.value().mul_(1.0 - alpha).add_(policy[item.key()], alpha);
-}
-
 void Trainer::save(int64_t step) {
   if (!comm_.is_main()) {  // rank 0 writes the checkpoint; a sharded optimizer sends it this rank's part
     optimizer_->save_shard();
@@ -510,10 +478,8 @@ void Trainer::save(int64_t step) {
   state_.step = step;
   state_.data_cursor = sampler_.cursor();
   state_.seed = config_.train.seed;
-  // Once refreshed, the reference is no longer model.path's weights: it travels with the checkpoint.
-  const bool refreshed = config_.grpo.ref_sync_every > 0 && step >= config_.grpo.ref_sync_every;
   auto dir = run_.save(step, policy_.model, policy_.config, *optimizer_, state_.to_json(),
-                       refreshed ? &reference_->model : nullptr);
+                       reference_.weights_to_save(step));
   spdlog::info("saved checkpoint {}", dir.string());
 }
 

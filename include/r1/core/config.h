@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "r1/core/options.h"
+#include "r1/core/sampling.h"
 
 namespace r1 {
 
@@ -34,6 +35,8 @@ struct RolloutConfig {
   double repetition_penalty = 1.0;            // 1 = off
   std::vector<std::string> stop = {"</answer>"};  // stop strings, kept in the completion
   int batch_size = 64;                        // completions decoded together
+
+  SamplingOptions sampling() const;  // the five sampling settings above
 };
 
 struct RewardConfig {
@@ -197,6 +200,11 @@ std::string to_yaml(const Config& config);
 // sections, each without the fields the config marks free (logging, checkpointing, device, threads,
 // micro-batch split, step count). What a checkpoint records and resume compares.
 std::vector<std::string> run_defining_lines(const Config& config, ConfigUse use);
+
+// The configuration reference in markdown, generated from the field list: one table per section
+// (key, type or allowed values, default, whether resume may see it change, meaning), in the order
+// of the config. `r1train validate --reference configuration` prints it; docs/configuration.md holds it.
+std::string configuration_reference();
 
 // Every valid key path ("grpo.epsilon_high", "rewards[].weight", ...).
 std::vector<std::string> config_keys();

@@ -31,6 +31,10 @@ struct WorldEnv {
 // not a number, or out of range (RANK >= WORLD_SIZE, ...).
 WorldEnv read_world_env();
 
+// The backends this build has, e.g. "gloo, nccl": gloo where libtorch's headers came with gloo's
+// (Debian: libgloo-dev), nccl where libtorch was built with NCCL. `r1train --version` prints it.
+std::string built_backends();
+
 // The ranks of one run and the collectives between them (c10d: Gloo on the CPU, NCCL on CUDA),
 // over a TCPStore at MASTER_ADDR:MASTER_PORT. A default-constructed Communicator is one process:
 // every collective returns its input. A collective that does not complete within the timeout

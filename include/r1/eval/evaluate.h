@@ -17,14 +17,10 @@ namespace r1 {
 struct EvalOptions {
   EvalTask task = EvalTask::Math;        // verifier: math | gsm8k | countdown | exact | choice
   std::string template_name = "r1_zero";  // prompt template
-  int num_samples = 1;                   // k samples per problem
   int max_problems = 0;                  // 0 = all
-  int max_new_tokens = 512;
-  int batch_size = 64;
-  SamplingOptions sampling;              // temperature 0 = greedy
-  std::vector<std::string> stop = {"</answer>"};
-  uint64_t seed = 0;
-  bool progress = false;
+  // k samples per problem (group_size), length, batch, sampling (temperature 0 = greedy), stop
+  // strings, seed, progress; first_prompt_index is set from `first`.
+  GenerateOptions generate;
   // Problems [first, last) of those evaluated (last 0 = all): a rank's share. Sampling streams
   // follow the problem's position, so the results do not depend on the split.
   std::size_t first = 0, last = 0;
@@ -59,8 +55,9 @@ struct EvalReport {
   std::vector<ProblemResult> problems;
 };
 
-// Options from a run config: eval.* with the rollout's length, batch, stop strings and top_p;
-// greedy when eval.num_samples is 1, else the rollout temperature.
+// Options from a run config: eval.* with the rollout's generation settings (rollout_generate_options:
+// length, batch, every sampling setting, stop strings), eval.num_samples samples per problem,
+// greedy when that is 1, seeded with train.seed.
 EvalOptions eval_options(const Config& config);
 
 EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options);

@@ -67,7 +67,7 @@ class DecodeSlots {
   int64_t capacity_rows_, capacity_;
   SamplingOptions sampling_;
   torch::Device device_;
-  KVCache cache_;
+  SlotCache cache_;
   Rotary rope_;                  // [capacity, D]
   torch::Tensor enders_;         // [E] int64
   torch::Tensor tokens_, start_, slot_, generated_, budget_;  // [R] int64

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "r1/core/config.h"
 #include "r1/generation/sampler.h"
 #include "r1/generation/stop.h"
 #include "r1/model/decoder.h"
@@ -37,6 +38,10 @@ struct GenerateOptions {
   bool progress = false;               // progress line on stderr
   GenerateStats* stats = nullptr;      // filled when set
 };
+
+// The rollout's generation settings (rollout.*): group size, length, batch, sampling and stop
+// strings, the one conversion from the config; callers set the seed and stream position.
+GenerateOptions rollout_generate_options(const RolloutConfig& rollout);
 
 struct Completion {
   int prompt_index = 0;

@@ -6,17 +6,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "r1/core/sampling.h"
+
 namespace r1 {
 
-struct SamplingOptions {
-  double temperature = 1.0;         // 0 = greedy (argmax)
-  double top_p = 1.0;               // keep the smallest set of tokens whose probability reaches top_p
-  double min_p = 0.0;               // drop tokens with probability < min_p * the top token's
-  double repetition_penalty = 1.0;  // > 1 discourages tokens already in the prompt or completion
-  int top_k = 0;                    // keep the k most likely tokens; 0 = all
-};
-
-// Throws InputError naming the option when a value is out of range.
+// Throws InputError naming the first setting out of range (sampling_range_problems).
 void check_sampling_options(const SamplingOptions& options);
 
 struct SampledTokens {

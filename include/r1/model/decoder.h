@@ -67,11 +67,11 @@ class AttentionImpl : public torch::nn::Module {
   // x [N, T, width]; mask: which of S keys each query may attend, as built once per forward
   // from allowed [N, 1, T, S] bool (see attention_mask_for in decoder.cpp). With a cache, the T
   // new keys/values are written to it and attention covers its S = length + T slots.
-  torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache* cache,
+  torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, PrefillCache* cache,
                         int64_t layer);
-  // One token per row (x [R, 1, width]) written at cache positions `where` (KVCache::where);
+  // One token per row (x [R, 1, width]) written at cache positions `where` (SlotCache::where);
   // attention over the first `slots` slots of the cache's first R rows, masked by `mask`.
-  torch::Tensor forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache& cache,
+  torch::Tensor forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, SlotCache& cache,
                              int64_t layer, const torch::Tensor& where, int64_t slots);
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};  // Qwen3 only
@@ -98,9 +98,9 @@ TORCH_MODULE(MLP);
 class DecoderLayerImpl : public torch::nn::Module {
  public:
   DecoderLayerImpl(const TransformerConfig& config, torch::TensorOptions options);
-  torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache* cache,
+  torch::Tensor forward(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, PrefillCache* cache,
                         int64_t layer);
-  torch::Tensor forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, KVCache& cache,
+  torch::Tensor forward_step(const torch::Tensor& x, const Rotary& rope, const torch::Tensor& mask, SlotCache& cache,
                              int64_t layer, const torch::Tensor& where, int64_t slots);
   Attention self_attn{nullptr};
   MLP mlp{nullptr};
@@ -140,9 +140,11 @@ class CausalLMImpl : public torch::nn::Module {
   // Inference path: runs T new tokens per row (input_ids, attention_mask [N, T]; prefill
   // with left-padded prompts, then T = 1 per decode step) against `cache`, which covers the
   // same N rows, and appends them to it. Returns final-normed hidden states [N, T, width].
-  torch::Tensor forward_cached(const torch::Tensor& input_ids, const torch::Tensor& attention_mask, KVCache& cache);
-  // A cache for this model: N rows, S slots, in the model's dtype and device.
-  KVCache make_cache(int64_t rows, int64_t capacity) const;
+  torch::Tensor forward_cached(const torch::Tensor& input_ids, const torch::Tensor& attention_mask, PrefillCache& cache);
+  // Caches for this model, N rows of S slots in the model's dtype and device (refused, naming the
+  // settings to lower, when they would not fit in memory): for forward_cached and forward_step.
+  PrefillCache make_prefill_cache(int64_t rows, int64_t capacity) const;
+  SlotCache make_slot_cache(int64_t rows, int64_t capacity) const;
 
   // Static-shape decode step, the rollout engine's inner loop: no host sync and shapes fixed by
   // (R, slots), so that on CUDA it can be captured once as a graph and replayed. tokens, start,
@@ -151,7 +153,7 @@ class CausalLMImpl : public torch::nn::Module {
   // the cache's first R rows. `table` is rope_table(n) for n above every position. Returns the
   // final-normed hidden states [R, width].
   torch::Tensor forward_step(const torch::Tensor& tokens, const torch::Tensor& start, const torch::Tensor& slot,
-                             const Rotary& table, KVCache& cache, int64_t slots);
+                             const Rotary& table, SlotCache& cache, int64_t slots);
   // cos and sin_signed of RoPE positions [0, n): [n, D] each, on the model's device, the same
   // values rotary() computes for those positions (built once per rollout, not per step).
   Rotary rope_table(int64_t n) const;
@@ -165,7 +167,7 @@ class CausalLMImpl : public torch::nn::Module {
   Linear lm_head{nullptr};  // null when tied
 
  private:
-  torch::Tensor run_layers(torch::Tensor x, const Rotary& rope, const torch::Tensor& allowed, KVCache* cache);
+  torch::Tensor run_layers(torch::Tensor x, const Rotary& rope, const torch::Tensor& allowed, PrefillCache* cache);
   Rotary rotary(const torch::Tensor& positions) const;  // positions [N, T] int64
 
   TransformerConfig config_;

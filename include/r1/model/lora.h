@@ -32,8 +32,18 @@ bool has_lora(CausalLM& model);
 std::vector<std::pair<std::string, torch::Tensor>> lora_tensors(CausalLM& model);
 // The A and B of every adapter (what LoRA training optimises), in the order of lora_tensors.
 std::vector<torch::Tensor> lora_parameters(CausalLM& model);
-// false: every adapter is bypassed (the base model, e.g. as the KL reference); true: back on.
-void set_lora_enabled(CausalLM& model, bool enabled);
+// While it lives, every adapter of `model` is bypassed: the model is its base (the KL reference
+// with LoRA). The adapters are on again when it ends, an exception included.
+class LoraBypass {
+ public:
+  explicit LoraBypass(CausalLM& model);
+  ~LoraBypass();
+  LoraBypass(const LoraBypass&) = delete;
+  LoraBypass& operator=(const LoraBypass&) = delete;
+
+ private:
+  CausalLM& model_;
+};
 
 // Writes `dir`/adapter_config.json (peft_type LORA, task_type CAUSAL_LM, r, lora_alpha,
 // lora_dropout, target_modules, use_rslora, bias none, base_model_name_or_path) and

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "r1/core/config.h"
+#include "r1/rl/losses.h"
 
 namespace r1 {
 
@@ -36,19 +37,6 @@ torch::Tensor group_std(const torch::Tensor& rewards /*[B*G]*/, int group_size);
 // Per-token KL(policy || reference) estimate from log-probs of the sampled tokens.
 //   k1: logp - ref          k2: (logp - ref)^2 / 2          k3: exp(ref - logp) - (ref - logp) - 1
 torch::Tensor kl_estimate(const torch::Tensor& logp, const torch::Tensor& ref_logp, KlEstimator estimator);
-
-// How per-token losses of one micro-batch are summed so that accumulating the
-// micro-batches' gradients gives exactly the loss of the whole step's batch.
-struct LossNormalizer {
-  LossType loss_type = LossType::Dapo;
-  int64_t total_sequences = 0;  // sequences in the step's batch
-  int64_t total_tokens = 0;     // completion tokens (mask = 1) in the step's batch
-  int64_t num_micro_batches = 1;
-  int64_t max_new_tokens = 1;
-
-  // Weight of each token [N, T] of a micro-batch with completion mask [N, T].
-  torch::Tensor token_weights(const torch::Tensor& mask /*[N,T] float*/) const;
-};
 
 // One micro-batch of the policy-gradient objective.
 struct PolicyLossInput {

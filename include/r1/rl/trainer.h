@@ -16,6 +16,7 @@
 #include "r1/rewards/reward_set.h"
 #include "r1/rl/grpo.h"
 #include "r1/rl/batch.h"
+#include "r1/rl/reference.h"
 #include "r1/rl/trainer_state.h"
 #include "r1/tokenizer/tokenizer.h"
 #include "r1/train/nonfinite.h"
@@ -97,8 +98,6 @@ class Trainer {
   void log_samples(int64_t step, const RolloutBatch& batch);
   void evaluate(int64_t step);
   void save(int64_t step);
-  // grpo.ref_sync_every: the KL reference moves toward the policy, ref = alpha policy + (1 - alpha) ref.
-  void refresh_reference();
   void log_memory_estimate() const;
   // lora.r > 0: freezes the base, adds fresh adapters (or loads lora.adapter_path, or the
   // resumed checkpoint's) and returns the adapter tensors, what the optimizer trains.
@@ -125,7 +124,7 @@ class Trainer {
   RewardSet rewards_;
   LoadedModel policy_;
   std::shared_ptr<Tokenizer> tokenizer_;
-  std::optional<LoadedModel> reference_;
+  KlReference reference_;  // grpo.beta's KL reference (a frozen copy, or the base under LoRA)
   std::optional<Dataset> eval_data_;  // when eval.every > 0
   std::vector<torch::Tensor> trainable_;  // the model's parameters, or the LoRA adapters'
   std::unique_ptr<Optimizer> optimizer_;
