@@ -4,7 +4,10 @@
 
 #include "r1/core/jsonl.h"
 #include "r1/train/checkpoint.h"
+#include "r1/core/error.h"
+#include "r1/core/output_file.h"
 #include "r1/train/optimizer.h"
+#include "r1/train/optimizer_state.h"
 #include "test_util.h"
 
 namespace r1 {
@@ -85,6 +88,95 @@ TEST(Optimizer, ClipsByTotalNormAndRoundTripsState) {
   o.step(1);
   o2.step(1);
   EXPECT_TRUE(torch::equal(p, q));  // same moments after reload -> same update
+}
+
+// A parameter that got no gradient in an update is not stepped, as torch::optim::AdamW skips a
+// parameter whose .grad is None: in float32 and with bf16 masters alike, also when gradients()
+// filled its gradient with zeros (as a distributed step's all-reduce does); its update count
+// stays behind and travels through a checkpoint. Reference: torch::optim::AdamW on float32 copies.
+TEST(Optimizer, ParametersWithoutAGradientAreSkippedInEveryMode) {
+  auto c = opt(0.1, 0, Schedule::Constant);
+  c.weight_decay = 0.1;  // a zero-gradient step would still move the weights
+  c.max_grad_norm = 0;
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    for (bool fill_zeros : {false, true}) {
+      SCOPED_TRACE(std::string(dtype == torch::kFloat32 ? "float32" : "bf16") + (fill_zeros ? ", gradients()" : ""));
+      test::TempDir dir;
+      auto a = torch::full({3}, 0.5, dtype).requires_grad_(true);
+      auto b = torch::full({2}, -0.25, dtype).requires_grad_(true);
+      Optimizer o({a, b}, c, 10);
+      auto ra = a.detach().to(torch::kFloat32).clone().requires_grad_(true);
+      auto rb = b.detach().to(torch::kFloat32).clone().requires_grad_(true);
+      torch::optim::AdamW reference({ra, rb}, torch::optim::AdamWOptions(0.1).betas({0.9, 0.99}).eps(1e-8).weight_decay(0.1));
+      torch::Tensor ga, gb;  // this update's gradients in the model's dtype
+      auto grads = [&](bool with_b, float scale) {
+        o.zero_grad();
+        reference.zero_grad();
+        ga = (torch::tensor({0.3f, -0.2f, 0.1f}) * scale).to(dtype);
+        gb = (torch::tensor({0.4f, 0.5f}) * scale).to(dtype);
+        a.mutable_grad() = ga.clone();
+        ra.mutable_grad() = ga.to(torch::kFloat32);
+        if (with_b) {
+          b.mutable_grad() = gb.clone();
+          rb.mutable_grad() = gb.to(torch::kFloat32);
+        } else {
+          rb.mutable_grad() = torch::Tensor();  // torch::optim::AdamW skips it
+        }
+        if (fill_zeros) o.gradients();
+      };
+      grads(true, 1.0f);
+      ASSERT_TRUE(o.step(0).applied);
+      reference.step();
+      grads(false, 2.0f);
+      const auto b_before = b.detach().clone();
+      ASSERT_TRUE(o.step(1).applied);
+      reference.step();
+      EXPECT_TRUE(torch::equal(b, b_before)) << "b moved without a gradient";
+      o.save(dir.path);
+      auto a2 = a.detach().clone().requires_grad_(true), b2 = b.detach().clone().requires_grad_(true);
+      Optimizer resumed({a2, b2}, c, 10);
+      resumed.load(dir.path);
+      // Update 3 with both: b's count is 2, a's 3 (bias correction differs from a shared count).
+      grads(true, -1.0f);
+      a2.mutable_grad() = ga.clone();
+      b2.mutable_grad() = gb.clone();
+      ASSERT_TRUE(o.step(2).applied);
+      ASSERT_TRUE(resumed.step(2).applied);
+      reference.step();
+      const double tol = dtype == torch::kFloat32 ? 1e-6 : 1e-2;  // bf16: the weights are rounded copies
+      EXPECT_LT((a.to(torch::kFloat32) - ra).abs().max().item<double>(), tol);
+      EXPECT_LT((b.to(torch::kFloat32) - rb).abs().max().item<double>(), tol);
+      EXPECT_TRUE(torch::equal(a2, a));
+      EXPECT_TRUE(torch::equal(b2, b));
+    }
+  }
+}
+
+// A ZeRO-1 shard written before per-parameter update counts (range, step, moments only) reads as
+// every parameter at that count; one written now keeps each count. Hand-written files.
+TEST(Optimizer, ShardFilesWithAndWithoutPerParameterCounts) {
+  test::TempDir dir;
+  std::vector<torch::Tensor> params = {torch::zeros({3}), torch::zeros({2})};
+  const FlatLayout layout(params);
+  ASSERT_EQ(layout.total, 5);
+  torch::serialize::OutputArchive old_format;
+  old_format.write("range", torch::tensor({int64_t{0}, int64_t{5}, int64_t{5}}, torch::kInt64));
+  old_format.write("step", torch::tensor({int64_t{3}}, torch::kInt64));
+  old_format.write("exp_avg", torch::arange(5, torch::kFloat32));
+  old_format.write("exp_avg_sq", torch::ones({5}));
+  old_format.save_to((dir.path / "optimizer.rank-0-of-1.pt").string());
+  auto flat = read_shards(shard_files(dir.path), params, layout, 0, 5, /*masters=*/false);
+  EXPECT_EQ(flat.steps, (std::vector<int64_t>{3, 3}));
+  EXPECT_TRUE(torch::equal(flat.exp_avg, torch::arange(5, torch::kFloat32)));
+  // Written now: each parameter's own count, read back as written (and a slice [2, 4) of it).
+  flat.steps = {4, 2};
+  write_file(dir.path / "optimizer.rank-0-of-1.pt", shard_bytes(flat, 0, 5, 5));
+  auto again = read_shards(shard_files(dir.path), params, layout, 2, 4, false);
+  EXPECT_EQ(again.steps, (std::vector<int64_t>{4, 2}));
+  EXPECT_TRUE(torch::equal(again.exp_avg, torch::tensor({2.f, 3.f})));
+  // Counts for another number of parameters: written for a different model.
+  EXPECT_THROW(read_shards(shard_files(dir.path), {torch::zeros({5})}, FlatLayout({torch::zeros({5})}), 0, 5, false),
+               InputError);
 }
 
 // The foreach update is torch::optim::AdamW's arithmetic in the same order: bit-identical

@@ -6,17 +6,11 @@
 #include "r1/cli/commands.h"
 #include "r1/core/config.h"
 #include "r1/core/error.h"
+#include "r1/core/strings.h"
 
 namespace r1::cli {
 
 namespace {
-
-// A markdown table cell: pipes escaped.
-std::string cell(const std::string& text) {
-  std::string out;
-  for (char ch : text) out += ch == '|' ? std::string("\\|") : std::string(1, ch);
-  return out;
-}
 
 // One command's flags as a table: names, value type (with its check), default, meaning; hidden
 // flags (no group) and --help left out.
@@ -30,8 +24,8 @@ void flag_table(const CLI::App& app, std::string& out) {
     if (opt->get_items_expected_max() > 1 || opt->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll)
       value += " (repeatable)";
     const std::string fallback = opt->get_default_str();
-    out += fmt::format("| `{}` | {} | {} | {} |\n", names, cell(value), fallback.empty() ? "" : cell("`" + fallback + "`"),
-                       cell(opt->get_description()));
+    out += fmt::format("| `{}` | {} | {} | {} |\n", names, markdown_cell(value), fallback.empty() ? "" : markdown_cell("`" + fallback + "`"),
+                       markdown_cell(opt->get_description()));
   }
 }
 

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "r1/core/error.h"
+#include "r1/core/strings.h"
 #include "r1/core/text_distance.h"
 
 namespace r1 {
@@ -945,13 +946,6 @@ namespace {
 
 // ---- the reference (docs/configuration.md) ----------------------------------------
 
-// A markdown table cell: pipes escaped.
-std::string cell(const std::string& text) {
-  std::string out;
-  for (char ch : text) out += ch == '|' ? std::string("\\|") : std::string(1, ch);
-  return out;
-}
-
 // A meaning as a sentence's start: its first letter capitalised.
 std::string sentence(std::string text) {
   if (!text.empty() && text[0] >= 'a' && text[0] <= 'z') text[0] = static_cast<char>(text[0] - 'a' + 'A');
@@ -984,8 +978,8 @@ struct ReferenceWriter {
 
   void row(const std::string& key, const std::string& type, const std::string& value, unsigned defines,
            const std::string& meaning) {
-    *out += fmt::format("| `{}` | {} | {} | {} | {} |\n", key, cell(type), value.empty() ? "`\"\"`" : cell("`" + value + "`"),
-                        defines ? "fixed" : "may change", cell(meaning));
+    *out += fmt::format("| `{}` | {} | {} | {} | {} |\n", key, markdown_cell(type), value.empty() ? "`\"\"`" : markdown_cell("`" + value + "`"),
+                        defines ? "fixed" : "may change", markdown_cell(meaning));
   }
 
   template <class T>

@@ -31,4 +31,10 @@ std::string human_duration(double seconds) {
   return fmt::format("{:02d}:{:02d}:{:02d}", s / 3600, (s / 60) % 60, s % 60);
 }
 
+std::string markdown_cell(std::string_view text) {
+  std::string out;
+  for (char ch : text) out += ch == '|' ? std::string("\\|") : std::string(1, ch);
+  return out;
+}
+
 }  // namespace r1

@@ -55,8 +55,8 @@ Trainer::Trainer(Config config, ResumeOptions resume, Communicator* comm)
   policy_.model->set_gradient_checkpointing(config_.train.gradient_checkpointing);
   trainable_ = config_.lora.r > 0 ? attach_lora() : policy_.model->parameters();
   const int64_t total_updates = static_cast<int64_t>(config_.train.steps) * config_.grpo.num_iterations;
-  optimizer_ = std::make_unique<Optimizer>(trainable_, config_.optim, total_updates,
-                                           config_.dist.shard_optimizer ? &comm_ : nullptr);
+  optimizer_ = std::make_unique<Optimizer>(trainable_, config_.optim, total_updates, &comm_,
+                                           config_.dist.shard_optimizer);
   log_memory_estimate();
 
   const auto& checkpoint = run_.checkpoint();

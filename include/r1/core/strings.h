@@ -16,4 +16,7 @@ std::string human_bytes(uint64_t bytes);
 // "01:02:03": hours, minutes, seconds of a duration (negative counts as 0).
 std::string human_duration(double seconds);
 
+// Text for a markdown table cell: its pipes escaped (\|).
+std::string markdown_cell(std::string_view text);
+
 }  // namespace r1
