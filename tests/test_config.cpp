@@ -187,6 +187,8 @@ TEST(Config, AlgorithmOptionsAreValidated) {
   expect_one_problem({"grpo.delta=1.1"}, "grpo.delta: is 1.1; must be > 1 + epsilon_high = 1.28");
   expect_one_problem({"grpo.top_entropy_quantile=0"}, "grpo.top_entropy_quantile: is 0; must be in (0, 1]");
   expect_one_problem({"grpo.sapo_temperature_neg=0"}, "grpo.sapo_temperature_neg: is 0; must be > 0");
+  expect_one_problem({"eval.temperature=-0.5"}, "eval.temperature: is -0.5; must be >= 0 (0 = greedy) or -1");
+  expect_one_problem({"eval.top_p=0"}, "eval.top_p: is 0; must be in (0, 1]");
   expect_one_problem({"grpo.advantage=reinforce_pp"}, "grpo.scale_rewards: grpo.advantage reinforce_pp whitens");
   expect_one_problem({"grpo.loss_type=cispo", "grpo.clip_ratio_c=3"}, "cispo and sapo have no clipped surrogate");
   EXPECT_TRUE(check_config({"", {"grpo.importance_sampling_level=sequence", "grpo.advantage=reinforce_pp",

@@ -40,6 +40,8 @@ TEST(Reliability, BadArgumentsAreRefusedBeforeAnyWorkWithExit2) {
       {"eval samples negative", eval + "--num-samples -3", "--num-samples: is -3; must be >= 1"},
       {"eval max problems negative", eval + "--max-problems -1", "--max-problems: is -1; must be >= 0"},
       {"eval temperature negative", eval + "--temperature -0.5", "--temperature: is -0.5; must be >= 0"},
+      {"eval top_p zero", eval + "--top-p 0", "--top-p: is 0; must be > 0"},
+      {"eval top_p above 1", eval + "--top-p 1.5", "--top-p"},
       {"eval unknown task", eval + "--task poetry", "--task"},
       {"eval output unwritable", eval + "--output " + (dir.path / "no/such/dir/out.jsonl").string(),
        "cannot write " + (dir.path / "no/such/dir/out.jsonl").string()},

@@ -196,13 +196,28 @@ TEST(Sampler, RolloutSettingsReachRolloutAndEvalAlike) {
   EXPECT_EQ(rollout.stop, c.rollout.stop);
   EXPECT_EQ(rollout.group_size, c.rollout.group_size);
   const auto eval = eval_options(c).generate;
-  EXPECT_TRUE(same(eval.sampling, rollout.sampling));
+  EXPECT_EQ(eval.sampling.min_p, rollout.sampling.min_p);
+  EXPECT_EQ(eval.sampling.repetition_penalty, rollout.sampling.repetition_penalty);
   EXPECT_EQ(eval.group_size, 4);
   EXPECT_EQ(eval.stop, c.rollout.stop);
+  EXPECT_EQ(eval.sampling.temperature, 1.0);  // eval.temperature -1: 1.0 for several samples
+  EXPECT_EQ(eval.sampling.top_p, 1.0);        // eval.top_p
+  EXPECT_EQ(eval.sampling.top_k, 20);         // the rollout's other settings
   c.eval.num_samples = 1;
   const auto greedy = eval_options(c).generate.sampling;
   EXPECT_EQ(greedy.temperature, 0.0);
   EXPECT_EQ(greedy.min_p, 0.05);
+  // R1's protocol: 0.6, top-p 0.95, several samples; the summary records it.
+  c.eval.num_samples = 8;
+  c.eval.temperature = 0.6;
+  c.eval.top_p = 0.95;
+  const auto r1 = eval_options(c).generate;
+  EXPECT_EQ(r1.sampling.temperature, 0.6);
+  EXPECT_EQ(r1.sampling.top_p, 0.95);
+  const auto summary = summarize({}, r1).to_json();
+  EXPECT_EQ(summary["k"], 8);
+  EXPECT_EQ(summary["temperature"], 0.6);
+  EXPECT_EQ(summary["top_p"], 0.95);
 
   SamplingOptions bad;
   bad.top_p = 0;

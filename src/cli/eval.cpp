@@ -27,7 +27,7 @@ void add_eval_command(CLI::App& app, Action& action) {
     std::vector<std::string> overrides;
     std::string prompt_field, answer_field;
     int num_samples = 0, max_problems = -1, max_new_tokens = 0;
-    double temperature = -1;
+    double temperature = -1, top_p = 0;
     uint64_t seed = 0;
   };
   auto a = std::make_shared<Args>();
@@ -41,8 +41,12 @@ void add_eval_command(CLI::App& app, Action& action) {
   sub->add_option("--max-problems", a->max_problems, "Evaluate only the first N problems (0 = all)")
       ->check(at_least(0));
   auto* max_new_opt = sub->add_option("--max-new-tokens", a->max_new_tokens, "Completion length limit")->check(at_least(1));
-  sub->add_option("--temperature", a->temperature, "Sampling temperature (default: 0 = greedy for k = 1, else 1.0)")
+  sub->add_option("--temperature", a->temperature,
+                  "Sampling temperature (default: eval.temperature, else 0 = greedy for k = 1 and 1.0 above; R1: 0.6)")
       ->check(at_least(0));
+  sub->add_option("--top-p", a->top_p, "Nucleus sampling mass in (0, 1] (default: eval.top_p, else 1.0; R1: 0.95)")
+      ->check(above(0))
+      ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--template", a->template_name, "Prompt template (default r1_zero, or data.template)");
   sub->add_option("--prompt-field", a->prompt_field, "JSONL field holding the prompt");
   sub->add_option("--answer-field", a->answer_field, "JSONL field holding the reference answer");
@@ -71,6 +75,8 @@ void add_eval_command(CLI::App& app, Action& action) {
       if (a->num_samples > 0) config.eval.num_samples = a->num_samples;
       if (a->max_problems >= 0) config.eval.max_problems = a->max_problems;
       if (a->max_new_tokens > 0) config.rollout.max_new_tokens = a->max_new_tokens;
+      if (a->temperature >= 0) config.eval.temperature = a->temperature;
+      if (a->top_p > 0) config.eval.top_p = a->top_p;
       if (config.model.path.empty()) throw InputError("eval: no model; pass --model DIR or set model.path");
       if (config.eval.data.empty()) throw InputError("eval: no test set; pass --data FILE or set eval.data");
 
@@ -88,10 +94,8 @@ void add_eval_command(CLI::App& app, Action& action) {
         check_dataset_fits_context(data, config.data.template_, *tokenizer, config.rollout.max_new_tokens,
                                    loaded.config.max_position_embeddings, "--max-new-tokens (rollout.max_new_tokens)");
       EvalOptions options = eval_options(config);
-      auto& gen = options.generate;
-      gen.sampling.temperature = a->temperature >= 0 ? a->temperature : (gen.group_size > 1 ? 1.0 : 0.0);
-      gen.seed = a->seed;
-      gen.progress = true;
+      options.generate.seed = a->seed;
+      options.generate.progress = true;
       torch::NoGradGuard no_grad;
       loaded.model->eval();
       auto report = evaluate(loaded.model, *tokenizer, data, options);

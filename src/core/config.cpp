@@ -1,6 +1,7 @@
 // The config's field list and everything driven by it: key listing, YAML parsing with file:line
-// errors, --set, value rules, emitting and the run-defining lines. Over 600 lines on purpose: every
-// part is a visitor over the same private field list; split, the list would have to move to a header.
+// errors, --set, value rules, emitting, the run-defining lines and the generated reference
+// (docs/configuration.md). Over 600 lines on purpose: every part is a visitor over the same private
+// field list, which carries each key's meaning; split, the list would have to move to a header.
 #include "r1/core/config.h"
 
 #include <fmt/format.h>
@@ -187,6 +188,10 @@ void visit(V& v, EvalConfig& c) {
   v("every", c.every, {"steps; 0 = off. A fresh run also evaluates the starting model (step 0)"});
   v("num_samples", c.num_samples, {"samples per problem"});
   v("max_problems", c.max_problems, {"0 = all"});
+  v("temperature", c.temperature,
+    {"sampling temperature of the evaluation; -1: greedy for one sample, else 1.0 (R1's protocol: 0.6 with "
+     "top_p 0.95 and several samples, pass@1 averaged over them); the other sampling settings are the rollout's"});
+  v("top_p", c.top_p, {"nucleus mass of the evaluation's sampling, in (0, 1]"});
 }
 
 template <class V>
@@ -835,6 +840,9 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
   r.check(e.every >= 0, "eval.every", "must be >= 0 (0 = off)");
   r.check(e.num_samples >= 1, "eval.num_samples", "must be >= 1");
   r.check(e.max_problems >= 0, "eval.max_problems", "must be >= 0 (0 = all)");
+  r.check(e.temperature >= 0 || e.temperature == -1, "eval.temperature",
+          fmt::format("is {}; must be >= 0 (0 = greedy) or -1 (greedy for one sample, else 1.0)", e.temperature));
+  r.check(e.top_p > 0 && e.top_p <= 1, "eval.top_p", fmt::format("is {}; must be in (0, 1]", e.top_p));
   r.check(e.every == 0 || !e.data.empty(), "eval.data", "eval.every > 0 needs eval.data (a JSONL file)");
 
   const auto& l = c.lora;

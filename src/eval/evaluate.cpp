@@ -11,13 +11,14 @@
 namespace r1 {
 
 nlohmann::json EvalSummary::to_json() const {
-  return {{"problems", problems},   {"k", k},
+  return {{"problems", problems},   {"k", k}, {"temperature", temperature}, {"top_p", top_p},
           {"pass@1", pass_at_1},    {fmt::format("pass@{}", k), pass_at_k},
           {fmt::format("maj@{}", k), maj_at_k}, {"format_rate", format_rate},
           {"mean_length", mean_length}};
 }
 
-EvalSummary summarize(const std::vector<ProblemResult>& problems, int k_samples) {
+EvalSummary summarize(const std::vector<ProblemResult>& problems, const GenerateOptions& generate) {
+  const int k_samples = generate.group_size;
   double correct_sum = 0, any_sum = 0, maj_sum = 0, format_sum = 0, length_sum = 0;
   for (const auto& r : problems) {
     const double k = static_cast<double>(std::max<std::size_t>(1, r.correct.size()));
@@ -37,6 +38,8 @@ EvalSummary summarize(const std::vector<ProblemResult>& problems, int k_samples)
   s.maj_at_k = maj_sum / denom;
   s.format_rate = format_sum / denom;
   s.mean_length = length_sum / denom;
+  s.temperature = generate.sampling.temperature;
+  s.top_p = generate.sampling.top_p;
   return s;
 }
 
@@ -69,7 +72,9 @@ EvalOptions eval_options(const Config& config) {
   options.max_problems = config.eval.max_problems;
   options.generate = rollout_generate_options(config.rollout);
   options.generate.group_size = config.eval.num_samples;
-  if (config.eval.num_samples <= 1) options.generate.sampling.temperature = 0.0;
+  auto& sampling = options.generate.sampling;
+  sampling.temperature = config.eval.temperature >= 0 ? config.eval.temperature : (config.eval.num_samples > 1 ? 1.0 : 0.0);
+  sampling.top_p = config.eval.top_p;
   options.generate.seed = static_cast<uint64_t>(config.train.seed);
   return options;
 }
@@ -118,7 +123,7 @@ EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& 
     const auto& ex = data[r.index];
     r.majority_correct = !r.majority.empty() && answers_match(options.task, r.majority, ex.answer, ex.metadata);
   }
-  report.summary = summarize(report.problems, options.generate.group_size);
+  report.summary = summarize(report.problems, options.generate);
   return report;
 }
 

@@ -459,7 +459,7 @@ void Trainer::evaluate(int64_t step) {
     report.problems.clear();
     for (const auto& part : comm_.all_gather(std::string(bytes.begin(), bytes.end())))
       for (const auto& p : nlohmann::json::from_cbor(part)) report.problems.push_back(problem_from_json(p));
-    report.summary = summarize(report.problems, options.generate.group_size);
+    report.summary = summarize(report.problems, options.generate);
   }
   if (!comm_.is_main()) return;
   auto j = report.summary.to_json();

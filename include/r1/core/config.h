@@ -133,6 +133,8 @@ struct EvalConfig {
   int every = 0;               // steps; 0 = off
   int num_samples = 1;         // samples per problem (pass@k, maj@k)
   int max_problems = 0;        // 0 = all
+  double temperature = -1;     // -1: greedy for one sample, else 1.0; R1 reports 0.6
+  double top_p = 1.0;          // R1 reports 0.95
 };
 
 // `r1train sft`: next-token training on a JSONL corpus (a base model from scratch, or R1's cold-start SFT).

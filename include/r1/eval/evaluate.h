@@ -47,6 +47,8 @@ struct EvalSummary {
   double maj_at_k = 0;        // fraction whose majority answer is correct
   double format_rate = 0;     // fraction of samples in the strict R1 format
   double mean_length = 0;     // completion tokens
+  double temperature = 0;     // the protocol: sampling temperature (0 = greedy) and top_p
+  double top_p = 1;
   nlohmann::json to_json() const;
 };
 
@@ -55,16 +57,16 @@ struct EvalReport {
   std::vector<ProblemResult> problems;
 };
 
-// Options from a run config: eval.* with the rollout's generation settings (rollout_generate_options:
-// length, batch, every sampling setting, stop strings), eval.num_samples samples per problem,
-// greedy when that is 1, seeded with train.seed.
+// Options from a run config: the rollout's generation settings (rollout_generate_options: length,
+// batch, sampling, stop strings) with eval.num_samples samples per problem at eval.temperature
+// (-1: greedy for one sample, else 1.0) and eval.top_p, seeded with train.seed.
 EvalOptions eval_options(const Config& config);
 
 EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options);
 
-// The summary of `problems` (k samples each): what evaluate() reports, also for results gathered
-// from several ranks.
-EvalSummary summarize(const std::vector<ProblemResult>& problems, int k);
+// The summary of `problems` (k = generate.group_size samples each, sampled as `generate` says, which
+// the summary records): what evaluate() reports, also for results gathered from several ranks.
+EvalSummary summarize(const std::vector<ProblemResult>& problems, const GenerateOptions& generate);
 
 nlohmann::json to_json(const ProblemResult& result);
 ProblemResult problem_from_json(const nlohmann::json& j);
