@@ -43,6 +43,10 @@ TEST(Reliability, BadArgumentsAreRefusedBeforeAnyWorkWithExit2) {
       {"eval top_p zero", eval + "--top-p 0", "--top-p: is 0; must be > 0"},
       {"eval top_p above 1", eval + "--top-p 1.5", "--top-p"},
       {"eval unknown task", eval + "--task poetry", "--task"},
+      // --device wins over the config's model.device (it was ignored with --config).
+      {"eval --device with --config", "eval --config " + (test::source_dir() / "configs/demo.yaml").string() +
+                                          " --device cuda:3 --max-problems 1",
+       "device 'cuda:3'"},
       {"eval output unwritable", eval + "--output " + (dir.path / "no/such/dir/out.jsonl").string(),
        "cannot write " + (dir.path / "no/such/dir/out.jsonl").string()},
       {"eval float16 on cpu", eval + "--dtype float16 --device cpu", "float16 does not run on the CPU"},

@@ -50,19 +50,22 @@ void add_eval_command(CLI::App& app, Action& action) {
   sub->add_option("--template", a->template_name, "Prompt template (default r1_zero, or data.template)");
   sub->add_option("--prompt-field", a->prompt_field, "JSONL field holding the prompt");
   sub->add_option("--answer-field", a->answer_field, "JSONL field holding the reference answer");
-  sub->add_option("--device", a->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  auto* device_opt =
+      sub->add_option("--device", a->device, "auto | cpu | cuda | cuda:N (default: model.device, else auto)")
+          ->capture_default_str();
   auto* dtype_opt = add_choice_option(sub, "--dtype", a->dtype, "Weights' dtype (default: model.dtype, else auto)");
   sub->add_option("--seed", a->seed, "Sampling seed")->capture_default_str();
   sub->add_option("--output,-o", a->output, "Write per-problem results as JSONL here");
-  sub->callback([&action, a, task_opt, dtype_opt, max_new_opt] {
-    const bool task_given = task_opt->count() > 0, dtype_given = dtype_opt->count() > 0;
+  sub->callback([&action, a, task_opt, dtype_opt, max_new_opt, device_opt] {
+    const bool task_given = task_opt->count() > 0, dtype_given = dtype_opt->count() > 0,
+               device_given = device_opt->count() > 0;
     const bool length_given = max_new_opt->count() > 0;
-    action = [a, task_given, dtype_given, length_given] {
+    action = [a, task_given, dtype_given, device_given, length_given] {
       Config config;
       if (!a->config_file.empty()) {
         config = load_config({a->config_file, a->overrides}, ConfigUse::Any);
         if (!dtype_given) a->dtype = config.model.dtype;
-        a->device = config.model.device;
+        if (!device_given) a->device = config.model.device;
       } else if (a->model.empty() || a->data.empty() || !task_given) {
         throw InputError("eval needs --config F, or all of --model DIR --data FILE --task NAME");
       }
