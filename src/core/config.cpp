@@ -47,6 +47,14 @@ constexpr RewardMask read_by(std::initializer_list<RewardKind> kinds) {
   return m;
 }
 
+// The names of the rewards in `readers`, in the option table's order.
+std::vector<std::string> reader_names(RewardMask readers) {
+  std::vector<std::string> names;
+  for (const auto& info : option_table(RewardKind{}))
+    if (readers & read_by({info.value})) names.emplace_back(info.name);
+  return names;
+}
+
 // What visit() says of a field besides its key and member: its one-line meaning (the generated
 // reference, docs/configuration.md), which runs it defines (a section: the commands whose results
 // it alters; a field: kDefinesAll inherits its section's, kFree may change on resume) and, for a
@@ -758,10 +766,8 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
       const RewardMask readers = f.read_by;
       const bool set = scalar_text(ref) != reward_default_texts()[field++];
       if (!set || (readers & read_by({rw.name})) != 0) return;
-      std::string names;
-      for (const auto& info : option_table(RewardKind{}))
-        if (readers & read_by({info.value})) names += (names.empty() ? "" : ", ") + std::string(info.name);
-      r.fail(p + "." + key, fmt::format("the {} reward does not read {}; only {} do(es)", option_name(rw.name), key, names));
+      r.fail(p + "." + key, fmt::format("the {} reward does not read {}; only {} do(es)", option_name(rw.name), key,
+                                        fmt::join(reader_names(readers), ", ")));
     };
     visit(check_read, entry);
   }
@@ -995,10 +1001,7 @@ struct ReferenceWriter {
     const unsigned defines = runs & f.defines;
     std::string meaning = f.meaning;
     if (f.read_by != kAllRewards) {
-      std::vector<std::string> names;
-      for (const auto& info : option_table(RewardKind{}))
-        if (f.read_by & read_by({info.value})) names.push_back("`" + std::string(info.name) + "`");
-      meaning += fmt::format(" (read by {})", fmt::join(names, ", "));
+      meaning += fmt::format(" (read by `{}`)", fmt::join(reader_names(f.read_by), "`, `"));
     }
     if constexpr (std::is_same_v<T, std::vector<RewardConfig>>) {
       std::vector<std::string> names;
