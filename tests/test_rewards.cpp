@@ -133,6 +133,215 @@ TEST(RewardsMath, EquivalenceTable) {
     EXPECT_EQ(math_answers_equal(c.predicted, c.reference), c.equal) << c.predicted << " vs " << c.reference;
 }
 
+// The categories of answer checking, both verdicts each (reference first, as datasets give it).
+struct VerdictCase {
+  const char* reference;
+  const char* predicted;
+  bool equal;
+};
+
+void expect_verdicts(const std::vector<VerdictCase>& cases, const MathCompareOptions& options = {}) {
+  for (const auto& c : cases)
+    EXPECT_EQ(check_math_answer(c.predicted, c.reference, options).equal, c.equal)
+        << "reference " << c.reference << " | predicted " << c.predicted;
+}
+
+TEST(RewardsMathVerify, WhereTheAnswerIs) {
+  // Several boxes in one answer form a list, as Math-Verify joins them.
+  EXPECT_EQ(extract_math_answer("<answer>\\boxed{1} and \\boxed{-2}</answer>").value(), "1,-2");
+  EXPECT_EQ(extract_math_answer("\\boxed{1} no no no no no no no no no no no no no no no no no no no no no no no no no "
+                                "no no no no no no no \\boxed{2}")
+                .value(),
+            "2");  // far apart without a separator: only the last
+  EXPECT_EQ(extract_math_answer("<answer>**21**</answer>").value(), "21");
+  // tagged (default) takes the block as it is; any also reads prose.
+  EXPECT_EQ(extract_math_answer("<answer>The answer is $5$.</answer>").value(), "The answer is $5$.");
+  EXPECT_EQ(extract_math_answer("<answer>The answer is $5$.</answer>", MathExtract::Any).value(), "5");
+  EXPECT_EQ(extract_math_answer("So the final answer is $\\frac{1}{2}$. I hope it is correct.", MathExtract::Any).value(),
+            "\\frac{1}{2}");
+  EXPECT_EQ(extract_math_answer("Final Answer: The largest $n$ is 34.", MathExtract::Any).value(), "34");
+  EXPECT_EQ(extract_math_answer("Therefore $x \\geq 5$ is the solution.", MathExtract::Any).value(), "x \\geq 5");
+  EXPECT_EQ(extract_math_answer("We get 3 apples, then 18 in all", MathExtract::Any).value(), "18");
+  EXPECT_EQ(extract_math_answer("<answer>x^2 + 1</answer>", MathExtract::Any).value(), "x^2 + 1");
+  EXPECT_FALSE(extract_math_answer("no number here", MathExtract::Any).has_value());
+  EXPECT_FALSE(extract_math_answer("prose without a box").has_value());
+  // References: their boxes, or GSM8K's number after ####.
+  EXPECT_EQ(math_reference("so $\\boxed{12}$."), "12");
+  EXPECT_EQ(math_reference("Janet sells 16 - 3 - 4 = 9 eggs.\n#### 18"), "18");
+}
+
+TEST(RewardsMathVerify, LabelledAnswers) {
+  expect_verdicts({
+      {"5", "x = 5", true},
+      {"x = 5", "5", true},
+      {"(3, 2)", "(p, q) = (3, 2)", true},
+      {"(p,q)=(3,2)", "(3,2)", true},
+      {"4, 5", "AB = 4, CD = 5", true},
+      {"AB=4,CD=5", "4, 5", true},
+      {"1", "f(x) = 1", true},
+      {"11", "x = 5 + 5 + 1 = 11", true},         // a chain: its last side
+      {"x = 11", "x = 5 + 5 + 1 = 7 = 11", true},
+      {"11", "x \\approx 11", true},
+      {"\\frac{1}{3}", "x = \\frac{1}{3} \\approx 0.33", true},
+      {"11", "x = 12", false},
+      {"0", "a + 3z = 0", true},                  // a predicted equation: its last side
+      {"a + 3z = 0", "0", false},                 // a reference equation that is not a label
+      {"x = 1", "y = 1", false},
+  });
+}
+
+TEST(RewardsMathVerify, RelationsAndIntervals) {
+  expect_verdicts({
+      {"x \\le 5", "x \\leq 5", true},
+      {"x \\leq 5", "x <= 5", true},
+      {"x \\le 5", "x \\leqslant 5", true},
+      {"x \\le 5", "5 \\ge x", true},
+      {"x < 1", "-x > -1", true},
+      {"x < 1", "x > -1", false},
+      {"x \\ge 5", "x \\le 5", false},
+      {"x \\neq 5", "x != 5", true},
+      {"x > 2", "x \\gt 2", true},
+      {"-2 \\le x \\le 7", "x \\in [-2, 7]", true},
+      {"x \\in [-2, 7]", "-2 \\le x \\le 7", true},
+      {"-2 \\le x \\le 7", "x \\in [-2, 7)", false},
+      {"(0, 1)", "0 < y < 1", true},
+      {"(0, 1]", "0 < y < 1", false},
+      {"(5, \\infty)", "x > 5", true},
+      {"(5,\\infty)", "(5, +\\infty)", true},
+      {"(-\\infty, 2) \\cup (3, \\infty)", "x < 2 \\text{ or } x > 3", true},
+      {"(-\\infty, 2) \\cup (3, \\infty)", "(3, \\infty) \\cup (-\\infty, 2)", true},
+      {"(-\\infty, 2) \\cup (3, \\infty)", "(-\\infty, 2] \\cup (3, \\infty)", false},
+      {"0 < f(x) < 1", "(0, 1)", true},
+  });
+}
+
+TEST(RewardsMathVerify, EquationsAsEquations) {
+  expect_verdicts({
+      {"2x + 3y = 6", "-2x - 3y + 6 = 0", true},
+      {"2x + 3y = 6", "4x + 6y = 12", true},
+      {"2x + 3y = 6", "2x + 3y = 7", false},
+      {"2x + 4y - 3 = 0", "y = -\\frac{1}{2}x + \\frac{3}{4}", true},
+      {"y = 2x + 3", "y = 3 + 2x", true},
+      {"y = 2x + 3", "y = 2x - 3", false},
+      {"x^2/4 + y^2/3 = 1", "x^2/16 + y^2/12 = 1/4", true},
+  });
+}
+
+TEST(RewardsMathVerify, ListsAndSets) {
+  expect_verdicts({
+      {"1, 2, 3", "1, 2 and 3", true},
+      {"1, 2", "1 or 2", true},
+      {"1, 2", "1; 2", true},
+      {"\\pm 3", "\\{-3, 3\\}", true},
+      {"\\pm 3", "3", false},
+      {"1 \\pm \\sqrt{19}", "1 + \\sqrt{19}, 1 - \\sqrt{19}", true},
+      {"\\{1, 2, 3\\}", "\\{3, 2, 1, 1\\}", true},   // sets: order and repeats aside
+      {"\\{1, 2, 3\\}", "\\{1, 2\\}", false},
+      {"(1, 2, 3)", "(1, 2, 3)", true},
+      {"(1, 2, 3)", "(3, 2, 1)", false},            // tuples keep their order
+      {"(3, 1)", "\\{1, 3\\}", false},
+      // A list of two numbers is not one number with a thousands separator: a comma followed by a
+      // space separates items; "1,234" (no space, groups of three) is a number only against a number.
+      {"32349", "32, 349", false},
+      {"32349", "32,\\! 349", true},
+      {"1234", "1,234", true},
+      {"1, 234", "1,234", true},
+      {"12", "1,2", false},
+  });
+}
+
+TEST(RewardsMathVerify, FunctionsAndConstants) {
+  expect_verdicts({
+      {"\\sec^2 y", "\\tan^2 y + 1", true},
+      {"\\sin^2 x", "1 - \\cos^2 x", true},
+      {"\\cot x", "\\frac{\\cos x}{\\sin x}", true},
+      {"\\frac{\\pi}{6}", "\\arcsin \\frac{1}{2}", true},
+      {"\\frac{\\pi}{6}", "\\sin^{-1}(0.5)", true},
+      {"\\ln 8", "3 \\ln 2", true},
+      {"3", "\\log_2 8", true},
+      {"2", "\\log 100", true},                    // \log is base 10, as Math-Verify reads it
+      {"e^2", "\\exp(2)", true},
+      {"\\mathrm{e}", "e", true},
+      {"120", "5!", true},
+      {"10", "\\binom{5}{2}", true},
+      {"2", "\\sqrt[3]{8}", true},
+      {"3", "\\lfloor \\pi \\rfloor", true},
+      {"4", "\\lceil \\pi \\rceil", true},
+      {"\\sqrt{2}", "\\sqrt{3}", false},
+      {"x^2 + 2x + 1", "(x + 1)^2", true},
+      {"x^2 + 1", "(x + 1)^2", false},
+      {"7:32", "\\frac{7}{32}", true},
+  });
+}
+
+TEST(RewardsMathVerify, Matrices) {
+  expect_verdicts({
+      {"\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}", true},
+      {"\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "\\left[\\begin{array}{cc} 1 & 2 \\\\ 3 & 4 \\end{array}\\right]",
+       true},
+      {"\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "\\begin{pmatrix} 1 & 2 \\\\ 3 & 5 \\end{pmatrix}", false},
+      {"\\begin{pmatrix} 1 & 2 \\end{pmatrix}", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", false},
+      {"\\begin{pmatrix} -1/3 \\\\ 2/3 \\end{pmatrix}", "\\frac{1}{3}\\begin{pmatrix} -1 \\\\ 2 \\end{pmatrix}", true},
+      {"\\begin{pmatrix} -1 \\\\ 2 \\end{pmatrix}", "-\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}", true},
+      {"\\begin{pmatrix} 6 & 8 \\\\ 10 & 12 \\end{pmatrix}",
+       "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix} + \\begin{pmatrix} 5 & 6 \\\\ 7 & 8 \\end{pmatrix}", true},
+  });
+}
+
+TEST(RewardsMathVerify, Numbers) {
+  expect_verdicts({
+      {"1000.99", "1000,99", true},                 // a decimal comma where it cannot be thousands
+      {"1.22", "1,22", true},
+      {"0.111", "0,111", true},
+      {"\\frac{1}{3}", "0.333333", true},           // rounded to float_rounding (6) places
+      {"\\frac{1}{3}", "0.333", false},
+      {"\\pi", "3.14", false},
+      {"16386.17", "16386.169", false},
+      {"11111111100", "11111111101", false},
+      {"0.5", "50\\%", true},
+      {"50", "50\\%", true},
+      {"1500", "1.5 \\times 10^{3}", true},
+      {"1500", "1.5e3", true},
+      {"\\frac{5}{2}", "2\\frac{1}{2}", true},     // a mixed number
+      {"5", "5 \\text{ cm}", true},
+      {"10", "10\\text{ inches}^2", true},
+      {"18.9", "\\$18.90", true},
+      {"90", "90^\\circ", true},
+      {"3.14", "\\approx 3.14", true},
+      {"1+2i", "2i + 1", true},
+      {"\\text{Evelyn}", "Evelyn", true},
+      {"\\text{(C)}", "C", true},
+      {"Evelyn", "Nevyle", false},
+  });
+  MathCompareOptions fraction;
+  fraction.percent = PercentMode::Fraction;
+  expect_verdicts({{"0.5", "50\\%", true}, {"50", "50\\%", false}}, fraction);
+  MathCompareOptions three;
+  three.float_rounding = 3;
+  expect_verdicts({{"\\frac{1}{3}", "0.333", true}, {"\\frac{1}{3}", "0.334", false}}, three);
+}
+
+TEST(RewardsMathVerify, BoundedCost) {
+  // A deterministic budget of steps, not a clock: past it the answer is wrong and over_budget.
+  std::string nested = "1";
+  for (int i = 0; i < 400; ++i) nested = "\\frac{1}{1+" + nested + "}";
+  std::string long_sum;
+  for (int i = 0; i < 3000; ++i) long_sum += (i ? "+" : "") + std::to_string(i % 10);
+  const std::vector<std::string> hard = {nested, "10^{10^{10}}", "2^{2^{2^{2^{2^{2}}}}}", long_sum,
+                                         std::string(10000, '('), "(" + std::string(5000, 'x') + ")",
+                                         "9999999999!"};
+  for (const auto& h : hard) {
+    auto start = std::chrono::steady_clock::now();
+    MathCheck c = check_math_answer(h, "1");
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_FALSE(c.equal) << h.substr(0, 40);
+    EXPECT_LT(ms, 1000.0) << h.substr(0, 40);  // generous: the budget keeps it near 50 ms or less
+  }
+  EXPECT_TRUE(check_math_answer(std::string(10000, '('), "1").over_budget);
+  EXPECT_FALSE(check_math_answer("10^{10^{10}}", "10^{10^{11}}").equal);  // overflow is not infinity
+  EXPECT_TRUE(check_math_answer("10^{10^{10}}", "10^{10^{10}}").equal);   // the same text
+}
+
 TEST(RewardsMath, RewardScoresCompletions) {
   EXPECT_EQ(score_one("math", "<think>..</think><answer>\\boxed{\\dfrac{3}{4}}</answer>", "0.75"), 1);
   EXPECT_EQ(score_one("math", "<think>..</think><answer>0.7</answer>", "\\frac34"), 0);
@@ -176,6 +385,20 @@ TEST(RewardsGsm8k, StrictAndFlexibleExtraction) {
   EXPECT_EQ(score_one("gsm8k", "<answer>18.0</answer>", "18"), 1);
   EXPECT_EQ(score_one("gsm8k", "<answer>18</answer>", "18", kNoMetadata, "", {.mode = "strict"}), 0);
   EXPECT_EQ(score_one("gsm8k", "<answer>17</answer>", "18"), 0);
+  EXPECT_EQ(score_one("gsm8k", "<answer>1450001</answer>", "#### 1,450,000"), 0);
+}
+
+TEST(RewardsGsm8k, FlexibleTakesOnlyStandaloneNumbers) {
+  // Digits glued to letters, inside a LaTeX command's argument, or an operand are not the answer.
+  for (const char* glued : {"<answer>\\frac{1}{70}</answer>", "<answer>\\sqrt{60}</answer>", "<answer>x_{60}</answer>",
+                            "<answer>2^{34}</answer>", "<answer>34\\pi</answer>", "<answer>q1</answer>",
+                            "<answer>460x</answer>", "<answer>1 + 48</answer>", "<answer>AZYUK2A</answer>"})
+    EXPECT_FALSE(extract_gsm8k_answer(glued, false).has_value()) << glued;
+  EXPECT_EQ(extract_gsm8k_answer("<answer>\\boxed{18}</answer>", false).value(), "18");   // the whole argument
+  EXPECT_EQ(extract_gsm8k_answer("<answer>\\text{18}</answer>", false).value(), "18");
+  EXPECT_EQ(extract_gsm8k_answer("so 20 + 28 = 48 eggs", false).value(), "48");
+  EXPECT_EQ(extract_gsm8k_answer("she pays \\$18.", false).value(), "18");
+  EXPECT_EQ(extract_gsm8k_answer("the answer is -3.", false).value(), "-3");
 }
 
 TEST(RewardsCountdown, TinyZeroScoring) {

@@ -23,6 +23,7 @@ void add_eval_command(CLI::App& app, Action& action) {
   struct Args {
     std::string config_file, model, adapter, data, output, template_name, device = "auto";
     EvalTask task = EvalTask::Math;
+    MathExtract extract = MathExtract::Tagged;
     Dtype dtype = Dtype::Auto;
     std::vector<std::string> overrides;
     std::string prompt_field, answer_field;
@@ -36,6 +37,8 @@ void add_eval_command(CLI::App& app, Action& action) {
   sub->add_option("--adapter", a->adapter, "LoRA adapter directory (PEFT layout, e.g. a LoRA checkpoint) on the model");
   sub->add_option("--data", a->data, "Test set, JSONL (overrides eval.data)");
   auto* task_opt = add_choice_option(sub, "--task", a->task, "Verifier (overrides eval.task)");
+  auto* extract_opt = add_choice_option(sub, "--extract", a->extract,
+                                        "math: where the final answer is (overrides eval.extract; any: prose too)");
   sub->add_option("--num-samples,-k", a->num_samples, "Samples per problem (pass@k, maj@k)")
       ->check(at_least(1));
   sub->add_option("--max-problems", a->max_problems, "Evaluate only the first N problems (0 = all)")
@@ -56,11 +59,12 @@ void add_eval_command(CLI::App& app, Action& action) {
   auto* dtype_opt = add_choice_option(sub, "--dtype", a->dtype, "Weights' dtype (default: model.dtype, else auto)");
   sub->add_option("--seed", a->seed, "Sampling seed")->capture_default_str();
   sub->add_option("--output,-o", a->output, "Write per-problem results as JSONL here");
-  sub->callback([&action, a, task_opt, dtype_opt, max_new_opt, device_opt] {
+  sub->callback([&action, a, task_opt, extract_opt, dtype_opt, max_new_opt, device_opt] {
+    const bool extract_given = extract_opt->count() > 0;
     const bool task_given = task_opt->count() > 0, dtype_given = dtype_opt->count() > 0,
                device_given = device_opt->count() > 0;
     const bool length_given = max_new_opt->count() > 0;
-    action = [a, task_given, dtype_given, device_given, length_given] {
+    action = [a, task_given, extract_given, dtype_given, device_given, length_given] {
       Config config;
       if (!a->config_file.empty()) {
         config = load_config({a->config_file, a->overrides}, ConfigUse::Any);
@@ -72,6 +76,7 @@ void add_eval_command(CLI::App& app, Action& action) {
       if (!a->model.empty()) config.model.path = a->model;
       if (!a->data.empty()) config.eval.data = a->data;
       if (task_given) config.eval.task = a->task;
+      if (extract_given) config.eval.extract = a->extract;
       if (!a->template_name.empty()) config.data.template_ = a->template_name;
       if (!a->prompt_field.empty()) config.data.prompt_field = a->prompt_field;
       if (!a->answer_field.empty()) config.data.answer_field = a->answer_field;
@@ -110,6 +115,7 @@ void add_eval_command(CLI::App& app, Action& action) {
       summary["model"] = config.model.path;
       summary["data"] = config.eval.data;
       summary["task"] = option_name(config.eval.task);
+      if (config.eval.task == EvalTask::Math) summary["extract"] = option_name(config.eval.extract);
       out.write(summary.dump() + "\n");
       return 0;
     };

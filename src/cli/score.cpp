@@ -152,6 +152,11 @@ void add_score_command(CLI::App& app, Action& action) {
   sub->add_option("--mode", o->base.mode,
                   "format: " + option_list<FormatMode>("|") + "; gsm8k: " + option_list<Gsm8kMode>("|") +
                       "; cosine (its verifier): " + option_list<EvalTask>("|"));
+  add_choice_option(sub, "--extract", o->base.extract, "math, cosine: where the final answer is (default tagged)");
+  sub->add_option("--float-rounding", o->base.float_rounding, "math, cosine: decimal places numbers are compared at")
+      ->check(CLI::Range(0, 15))
+      ->capture_default_str();
+  add_choice_option(sub, "--percent", o->base.percent, "math, cosine: what 50\\% equals (default both)");
   sub->add_option("--pattern", o->base.pattern, "regex: the pattern (PCRE2) a completion must match");
   sub->add_option("--command", o->base.command, "command: the reward program and its arguments");
   sub->add_option("--timeout", o->base.timeout_s, "command: seconds to wait for one score")

@@ -117,6 +117,9 @@ void visit(V& v, RewardConfig& c) {
   v("max_value_correct", c.max_value_correct, {"a right answer's score at length 0", kDefinesAll, read_by({K::Cosine})});
   v("ngram", c.ngram, {"words per n-gram", kDefinesAll, read_by({K::Repetition})});
   v("max_penalty", c.max_penalty, {"the score of an all-repeating completion (<= 0)", kDefinesAll, read_by({K::Repetition})});
+  v("extract", c.extract, {"where the final answer is: `tagged` (the `<answer>` block, else `\\boxed`) or `any` (also prose: \"the final answer is X\", the last `$...$`, the last standalone number) ([rewards.md](rewards.md))", kDefinesAll, read_by({K::Math, K::Cosine})});
+  v("float_rounding", c.float_rounding, {"numbers compared after rounding to this many decimal places (Math-Verify's `float_rounding`)", kDefinesAll, read_by({K::Math, K::Cosine})});
+  v("percent", c.percent, {"what `50\\%` equals: `both` (0.5 and 50), `fraction` (0.5, as Math-Verify) or `number` (50)", kDefinesAll, read_by({K::Math, K::Cosine})});
 }
 
 template <class V>
@@ -200,6 +203,7 @@ void visit(V& v, EvalConfig& c) {
     {"sampling temperature of the evaluation; -1: greedy for one sample, else 1.0 (R1's protocol: 0.6 with "
      "top_p 0.95 and several samples, pass@1 averaged over them); the other sampling settings are the rollout's"});
   v("top_p", c.top_p, {"nucleus mass of the evaluation's sampling, in (0, 1]"});
+  v("extract", c.extract, {"math task: where the final answer is, `tagged` or `any` (prose too, for models that do not box; [rewards.md](rewards.md))"});
 }
 
 template <class V>
@@ -751,6 +755,10 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
                           rw.buffer, limit, limit));
       r.check(rw.penalty >= 0, p + ".penalty", fmt::format("is {}; must be >= 0 (the score at the limit is -penalty)", rw.penalty));
     }
+    if (rw.name == RewardKind::Math || rw.name == RewardKind::Cosine)
+      r.check(rw.float_rounding >= 0 && rw.float_rounding <= 15, p + ".float_rounding",
+              fmt::format("is {}; must be 0..15 (decimal places numbers are compared at; Math-Verify uses 6)",
+                          rw.float_rounding));
     if (rw.name == RewardKind::Overlong || rw.name == RewardKind::Cosine)
       r.check(rw.max_len >= 0, p + ".max_len", fmt::format("is {}; must be >= 0 (0 = rollout.max_new_tokens)", rw.max_len));
     if (rw.name == RewardKind::Repetition) {

@@ -68,6 +68,7 @@ ProblemResult problem_from_json(const nlohmann::json& j) {
 EvalOptions eval_options(const Config& config) {
   EvalOptions options;
   options.task = config.eval.task;
+  options.extract = config.eval.extract;
   options.template_name = config.data.template_;
   options.max_problems = config.eval.max_problems;
   options.generate = rollout_generate_options(config.rollout);
@@ -101,7 +102,7 @@ EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& 
   for (const auto& c : completions) {
     auto& r = report.problems[static_cast<std::size_t>(c.prompt_index)];
     const auto& ex = data[r.index];
-    auto predicted = extract_answer(options.task, c.text);
+    auto predicted = extract_answer(options.task, c.text, options.extract);
     bool ok = predicted && answers_match(options.task, *predicted, ex.answer, ex.metadata);
     r.completions.push_back(c.text);
     r.predictions.push_back(predicted.value_or(""));

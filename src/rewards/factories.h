@@ -42,6 +42,9 @@ std::unique_ptr<RewardFunction> make_overlong_reward(const RewardConfig& config)
 std::unique_ptr<RewardFunction> make_cosine_reward(const RewardConfig& config);
 std::unique_ptr<RewardFunction> make_repetition_reward(const RewardConfig& config);
 
+// The math verifier's comparison settings of a math or cosine reward.
+MathCompareOptions math_options(const RewardConfig& config);
+
 // Countdown numbers and target from a dataset row's metadata (numbers | nums, target), the target
 // falling back to the reference answer; InputError naming the fields when absent.
 struct CountdownProblem {

@@ -3,13 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cmath>
-#include <map>
-#include <set>
 #include <vector>
 
 #include "r1/core/strings.h"
-#include "r1/rewards/expression.h"
 
 namespace r1 {
 
@@ -17,28 +13,8 @@ namespace {
 
 bool is_alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
 bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
-
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
-  std::size_t pos = 0;
-  while ((pos = s.find(from, pos)) != std::string::npos) {
-    s.replace(pos, from.size(), to);
-    pos += to.size();
-  }
-}
-
-// Removes the LaTeX command `name` (e.g. "\\left") wherever it is not the prefix of a longer command.
-void remove_command(std::string& s, std::string_view name) {
-  std::size_t pos = 0;
-  while ((pos = s.find(name, pos)) != std::string::npos) {
-    std::size_t end = pos + name.size();
-    if (end < s.size() && is_alpha(s[end])) {
-      pos = end;
-      continue;
-    }
-    s.erase(pos, name.size());
-  }
-}
 
 // Index of the '}' closing the '{' at `open`, or npos.
 std::size_t matching_brace(std::string_view s, std::size_t open) {
@@ -54,359 +30,227 @@ std::size_t matching_brace(std::string_view s, std::size_t open) {
   return std::string::npos;
 }
 
-// The content of \boxed / \fbox at `pos` (which points at the backslash), if well formed.
-std::optional<std::string> boxed_at(std::string_view text, std::size_t pos, std::size_t cmd_len) {
+struct Box {
+  std::size_t begin = 0, end = 0;  // the command's backslash; one past its closing brace
+  std::string content;
+};
+
+// The \boxed / \fbox at `pos` (its backslash), if well formed.
+std::optional<Box> box_at(std::string_view text, std::size_t pos, std::size_t cmd_len) {
   std::size_t i = pos + cmd_len;
+  while (i < text.size() && text[i] == ' ' && i + 1 < text.size() && text[i + 1] == '{') ++i;
   if (i < text.size() && text[i] == '{') {
     std::size_t close = matching_brace(text, i);
     if (close == std::string::npos) return std::nullopt;
-    return std::string(text.substr(i + 1, close - i - 1));
+    return Box{pos, close + 1, std::string(text.substr(i + 1, close - i - 1))};
   }
   if (i < text.size() && text[i] == ' ') {  // "\boxed 5$": up to the closing dollar
     std::size_t end = text.find_first_of("$\n", i);
-    return trim(text.substr(i, end == std::string::npos ? std::string::npos : end - i));
+    if (end == std::string::npos) end = text.size();
+    return Box{pos, end, trim(text.substr(i, end - i))};
   }
   return std::nullopt;
 }
 
-// Text-like commands whose argument is kept as plain text (or dropped when it is a unit).
-constexpr std::array<std::string_view, 10> kTextCommands = {
-    "\\text", "\\textbf", "\\textit", "\\textrm", "\\textnormal", "\\mathrm", "\\mathbf", "\\mathit", "\\mbox",
-    "\\operatorname"};
-
-bool is_word(std::string_view s) {
-  std::string t = trim(s);
-  if (t.empty()) return false;
-  return std::all_of(t.begin(), t.end(), [](char c) { return is_alpha(c) || c == ' ' || c == '.'; });
+// The last well-formed box that ends at or before `limit`.
+std::optional<Box> last_box_before(std::string_view text, std::size_t limit) {
+  std::size_t from = limit;
+  while (from > 0) {
+    std::size_t b = text.rfind("\\boxed", from - 1);
+    std::size_t f = text.rfind("\\fbox", from - 1);
+    if (b == std::string_view::npos && f == std::string_view::npos) return std::nullopt;
+    bool boxed = f == std::string_view::npos || (b != std::string_view::npos && b > f);
+    std::size_t pos = boxed ? b : f;
+    auto box = box_at(text, pos, boxed ? 6 : 5);
+    if (box && box->end <= limit) return box;
+    from = pos;
+  }
+  return std::nullopt;
 }
 
-// \text{...} -> its content, except a unit after a number ("5\text{ cm}^2" -> "5").
-std::string unwrap_text(std::string s) {
-  for (std::string_view cmd : kTextCommands) {
-    std::size_t pos = 0;
-    while ((pos = s.find(cmd, pos)) != std::string::npos) {
-      std::size_t open = pos + cmd.size();
-      if (open < s.size() && is_alpha(s[open])) {
-        pos = open;
-        continue;
-      }
-      while (open < s.size() && s[open] == ' ') ++open;
-      if (open >= s.size() || s[open] != '{') {
-        pos = open;
-        continue;
-      }
-      std::size_t close = matching_brace(s, open);
-      if (close == std::string::npos) break;
-      std::string content = s.substr(open + 1, close - open - 1);
-      std::string before = trim(std::string_view(s).substr(0, pos));
-      std::string after = trim(std::string_view(s).substr(close + 1));
-      bool unit = !before.empty() && (is_digit(before.back()) || before.back() == '}') && is_word(content) &&
-                  (after.empty() || after[0] == '^');
-      std::size_t end = close + 1;
-      if (unit) {
-        while (end < s.size() && s[end] == ' ') ++end;
-        if (end < s.size() && s[end] == '^') {
-          ++end;
-          if (end < s.size() && s[end] == '{') {
-            std::size_t c = matching_brace(s, end);
-            end = c == std::string::npos ? s.size() : c + 1;
-          } else if (end < s.size()) {
-            ++end;
-          }
-        }
-        content.clear();
-      }
-      s.replace(pos, end - pos, content);
-      pos += content.size();
-    }
-  }
-  return s;
-}
-
-// "5 cm" -> "5", "18 dollars" -> "18": a number followed by plain words.
-std::string strip_plain_units(const std::string& s) {
-  std::size_t i = 0;
-  while (i < s.size() && (is_digit(s[i]) || s[i] == '.' || s[i] == ',' || s[i] == '/' || s[i] == '-')) ++i;
-  if (i == 0 || i >= s.size() || s[i] != ' ') return s;
-  if (!std::any_of(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(i), is_digit)) return s;
-  std::string rest = trim(std::string_view(s).substr(i));
-  std::size_t letters = std::count_if(rest.begin(), rest.end(), is_alpha);
-  if (letters < 2 || !is_word(rest)) return s;
-  return s.substr(0, i);
-}
-
-// \frac12 -> \frac{1}{2}, \frac1b -> \frac{1}{b}; \sqrt2 -> \sqrt{2}.
-std::string brace_arguments(const std::string& s, std::string_view cmd, int args) {
-  std::string out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    std::size_t pos = s.find(cmd, i);
-    if (pos == std::string::npos) {
-      out += s.substr(i);
-      break;
-    }
-    std::size_t j = pos + cmd.size();
-    out += s.substr(i, j - i);
-    if (j < s.size() && is_alpha(s[j])) {  // a longer command
-      i = j;
-      continue;
-    }
-    for (int a = 0; a < args && j < s.size(); ++a) {
-      if (s[j] == '{') {
-        std::size_t c = matching_brace(s, j);
-        if (c == std::string::npos) break;
-        out += s.substr(j, c + 1 - j);
-        j = c + 1;
-      } else if (s[j] == '[' && cmd == "\\sqrt") {  // \sqrt[3]{x}: keep the index, brace the radicand
-        std::size_t c = s.find(']', j);
-        if (c == std::string::npos) break;
-        out += s.substr(j, c + 1 - j);
-        j = c + 1;
-        --a;
-      } else if (s[j] != '\\') {
-        out += '{';
-        out += s[j];
-        out += '}';
-        ++j;
-      } else {
-        break;
-      }
-    }
-    i = j;
-  }
-  return out;
-}
-
-bool is_thousands_number(const std::string& s) {
-  std::size_t i = s.size() && s[0] == '-' ? 1 : 0;
-  std::size_t digits = 0;
-  while (i < s.size() && is_digit(s[i])) ++i, ++digits;
-  if (digits == 0 || digits > 3) return false;
-  bool groups = false;
-  while (i < s.size() && s[i] == ',') {
-    for (int k = 1; k <= 3; ++k)
-      if (i + k >= s.size() || !is_digit(s[i + k])) return false;
-    i += 4;
-    groups = true;
-  }
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-  }
-  return groups && i == s.size();
-}
-
-// "x=5" -> "5", "\theta=\pi" -> "\pi", "x\in[1,2]" -> "[1,2]": a short variable name before = or \in.
-std::string strip_variable_prefix(const std::string& s) {
-  for (std::string_view sep : {"=", "\\in"}) {
-    std::size_t pos = s.find(sep);
-    if (pos == std::string::npos || pos == 0 || pos > 8) continue;
-    if (s.find(sep, pos + sep.size()) != std::string::npos) continue;
-    std::string lhs = s.substr(0, pos);
-    bool variable = is_alpha(lhs[0]) || lhs[0] == '\\';
-    for (char c : lhs) variable = variable && (is_alpha(c) || c == '\\' || c == '_' || c == '{' || c == '}' || is_digit(c));
-    if (variable && sep == "\\in" && pos + 3 < s.size() && is_alpha(s[pos + 3])) variable = false;
-    if (variable) return s.substr(pos + sep.size());
-  }
-  return s;
-}
-
-struct Structure {
-  std::string open, close;         // "(" ")", "[" ")", "\\{" "\\}", "" "" for a bare list, or a matrix env
-  std::vector<std::string> items;  // top-level elements
-};
-
-std::vector<std::string> split_top_level(std::string_view s, std::string_view sep) {
-  std::vector<std::string> out;
-  int depth = 0;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '\\' && i + 1 < s.size() && (s[i + 1] == '{' || s[i + 1] == '}')) {
-      depth += s[i + 1] == '{' ? 1 : -1;
-      ++i;
-      continue;
-    }
-    if (c == '(' || c == '[' || c == '{') ++depth;
-    if (c == ')' || c == ']' || c == '}') --depth;
-    if (depth == 0 && s.substr(i, sep.size()) == sep) {
-      out.emplace_back(s.substr(start, i - start));
-      start = i + sep.size();
-      i = start - 1;
-    }
-  }
-  out.emplace_back(s.substr(start));
-  return out;
-}
-
-// Whether the bracket at 0 closes exactly at the end ("(1,2)" yes, "(1)+(2)" no); \{ \} count as brackets.
-bool wraps_whole(std::string_view s) {
-  int depth = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '\\' && i + 1 < s.size() && (s[i + 1] == '{' || s[i + 1] == '}')) c = s[++i];
-    if (c == '(' || c == '[' || c == '{') {
-      ++depth;
-    } else if ((c == ')' || c == ']' || c == '}') && --depth == 0) {
-      return i + 1 == s.size();
-    }
-  }
+bool mentions_separator(std::string_view gap) {
+  for (std::string_view w : {"and", "or", ",", ";"})
+    if (gap.find(w) != std::string_view::npos) return true;
   return false;
 }
 
-std::optional<Structure> structure(const std::string& s) {
-  Structure st;
-  if (s.rfind("\\begin{", 0) == 0) {  // matrices: cells row by row, rows marked by an item "\\\\"
-    std::size_t close = s.find('}');
-    std::string env = s.substr(7, close - 7);
-    std::string end = "\\end{" + env + "}";
-    if (s.size() < close + 1 + end.size() || s.compare(s.size() - end.size(), end.size(), end) != 0)
-      return std::nullopt;
-    std::string body = s.substr(close + 1, s.size() - end.size() - close - 1);
-    st.open = env;
-    for (const auto& row : split_top_level(body, "\\\\")) {
-      if (trim(row).empty()) continue;
-      for (const auto& cell : split_top_level(row, "&")) st.items.push_back(cell);
-      st.items.push_back("\\\\");
+// "**21**" -> "21", "`x`" -> "x": markdown emphasis around an answer.
+std::string strip_markdown(std::string_view s) {
+  std::string t = trim(s);
+  for (std::string_view mark : {"**", "__", "`"}) {
+    while (t.size() >= 2 * mark.size() && t.compare(0, mark.size(), mark) == 0 &&
+           t.compare(t.size() - mark.size(), mark.size(), mark) == 0) {
+      t = trim(std::string_view(t).substr(mark.size(), t.size() - 2 * mark.size()));
     }
-    return st;
   }
-  std::string inner = s;
-  if (s.size() >= 4 && s.rfind("\\{", 0) == 0 && s.compare(s.size() - 2, 2, "\\}") == 0 && wraps_whole(s)) {
-    st.open = "\\{";
-    st.close = "\\}";
-    inner = s.substr(2, s.size() - 4);
-  } else if (s.size() >= 2 && (s[0] == '(' || s[0] == '[') && (s.back() == ')' || s.back() == ']') &&
-             wraps_whole(s)) {
-    st.open = s.substr(0, 1);
-    st.close = s.substr(s.size() - 1);
-    inner = s.substr(1, s.size() - 2);
-  }
-  st.items = split_top_level(inner, ",");
-  if (st.items.size() < 2) return std::nullopt;
-  return st;
+  return t;
 }
 
-// Letters that stand for variables (outside \commands); nullopt when a run of three or more letters
-// shows the answer is a word, not an expression.
-std::optional<std::set<char>> variables(const std::string& s) {
-  std::set<char> out;
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\') {
-      ++i;
-      while (i < s.size() && is_alpha(s[i])) ++i;
-      --i;
-      run = 0;
+// Whether `s` reads as a math answer rather than prose: no word of three or more letters outside
+// LaTeX commands, \text{...} and the words "and" / "or".
+bool looks_like_math(std::string_view s) {
+  if (trim(s).empty()) return false;
+  for (std::size_t i = 0; i < s.size();) {
+    if (s[i] == '\\') {  // a command, and a \text{...} argument with it
+      std::size_t j = i + 1;
+      while (j < s.size() && is_alpha(s[j])) ++j;
+      std::string_view name = s.substr(i + 1, j - i - 1);
+      if ((name.rfind("text", 0) == 0 || name == "mathrm" || name == "mbox" || name == "operatorname") &&
+          j < s.size() && s[j] == '{') {
+        std::size_t close = matching_brace(s, j);
+        if (close != std::string::npos) j = close + 1;
+      }
+      i = std::max(j, i + 1);
       continue;
     }
-    if (is_alpha(s[i])) {
-      if (++run >= 3) return std::nullopt;
-      out.insert(s[i]);
-    } else {
-      run = 0;
+    if (!is_alpha(s[i])) {
+      ++i;
+      continue;
     }
+    std::size_t j = i;
+    while (j < s.size() && is_alpha(s[j])) ++j;
+    std::string word(s.substr(i, j - i));
+    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (word.size() >= 3 && word != "and" && word != "sin" && word != "cos" && word != "tan" && word != "log" &&
+        word != "sqrt" && word != "exp")
+      return false;
+    i = j;
+  }
+  return true;
+}
+
+struct Env {
+  std::size_t end = 0;
+  std::string content;
+};
+
+// Math environments: $$...$$, $...$ (one line), \(...\), \[...\], in order of their ends.
+std::vector<Env> math_envs(std::string_view text) {
+  std::vector<Env> out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size() && (text[i + 1] == '(' || text[i + 1] == '[')) {
+      std::string_view close = text[i + 1] == '(' ? "\\)" : "\\]";
+      std::size_t c = text.find(close, i + 2);
+      if (c == std::string_view::npos) continue;
+      out.push_back({c + 2, std::string(text.substr(i + 2, c - i - 2))});
+      i = c + 1;
+      continue;
+    }
+    if (text[i] == '\\') {
+      ++i;  // "\$" is a dollar sign, not a delimiter
+      continue;
+    }
+    if (text[i] != '$') continue;
+    if (i + 1 < text.size() && text[i + 1] == '$') {
+      std::size_t c = text.find("$$", i + 2);
+      if (c == std::string_view::npos) break;
+      out.push_back({c + 2, std::string(text.substr(i + 2, c - i - 2))});
+      i = c + 1;
+      continue;
+    }
+    if (i > 0 && is_digit(text[i - 1])) continue;  // "5$" is money
+    std::size_t c = i + 1;
+    while (c < text.size() && text[c] != '$' && text[c] != '\n') c += text[c] == '\\' ? 2 : 1;
+    if (c >= text.size() || text[c] != '$') continue;
+    std::string content(text.substr(i + 1, c - i - 1));
+    if (!trim(content).empty()) out.push_back({c + 1, content});
+    i = c;
   }
   return out;
 }
 
-bool close_enough(double a, double b) {
-  return std::abs(a - b) <= 1e-6 * std::max({1.0, std::abs(a), std::abs(b)});
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
-// A number, mixed number ("2\frac{1}{2}") or numeric expression.
-std::optional<double> numeric_value(const std::string& s) {
-  std::size_t i = s.size() && s[0] == '-' ? 1 : 0;
-  std::size_t digits = i;
-  while (digits < s.size() && is_digit(s[digits])) ++digits;
-  if (digits > i && s.compare(digits, 6, "\\frac{") == 0) {
-    auto whole = evaluate_latex(s.substr(i, digits - i));
-    auto frac = evaluate_latex(s.substr(digits));
-    bool simple = std::all_of(s.begin() + static_cast<std::ptrdiff_t>(digits), s.end(),
-                              [](char c) { return is_digit(c) || c == '{' || c == '}' || is_alpha(c) || c == '\\'; });
-    if (whole && frac && simple && *frac < 1) return (i ? -1 : 1) * (*whole + *frac);
-  }
-  return evaluate_latex(s);
-}
-
-bool equivalent(const std::string& a, const std::string& b, int depth);
-
-bool items_equivalent(const std::vector<std::string>& a, const std::vector<std::string>& b, bool ordered, int depth) {
-  if (a.size() != b.size()) return false;
-  if (ordered) {
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (!equivalent(a[i], b[i], depth + 1)) return false;
-    return true;
-  }
-  std::vector<bool> used(b.size(), false);
-  for (const auto& x : a) {
-    bool found = false;
-    for (std::size_t j = 0; j < b.size() && !found; ++j) {
-      if (!used[j] && equivalent(x, b[j], depth + 1)) used[j] = found = true;
+// The answer that follows an anchor at `pos`: a math environment, or the rest of the sentence.
+std::optional<std::string> value_after(std::string_view text, std::size_t pos) {
+  while (pos < text.size() && (is_space(text[pos]) || text[pos] == ':' || text[pos] == '*')) ++pos;
+  std::string_view rest = text.substr(pos);
+  auto envs = math_envs(rest);
+  std::size_t line_end = rest.find('\n');
+  std::string_view sentence = rest.substr(0, line_end);
+  for (std::size_t dot = sentence.find(". "); dot != std::string_view::npos; dot = sentence.find(". ", dot + 1)) {
+    if (dot > 0 && !is_digit(sentence[dot - 1])) {
+      sentence = sentence.substr(0, dot);
+      break;
     }
-    if (!found) return false;
   }
-  return true;
+  if (!envs.empty() && rest.find_first_of("$\\") < sentence.size()) return trim(envs.front().content);
+  std::string value = strip_markdown(sentence);
+  for (std::string_view tail : {"I hope it is correct", "I hope"}) {
+    std::size_t t = value.find(tail);
+    if (t != std::string::npos) value = trim(std::string_view(value).substr(0, t));
+  }
+  while (!value.empty() && value.back() == '.') value.pop_back();
+  if (auto boxes = joined_boxes(value)) return boxes;
+  if (looks_like_math(value)) return trim(value);
+  return last_standalone_number(value);
 }
 
-bool equivalent(const std::string& a, const std::string& b, int depth) {
-  if (a == b) return true;
-  if (depth > 4 || a.empty() || b.empty()) return false;
-  auto va = numeric_value(a);
-  auto vb = numeric_value(b);
-  if (va && vb) return close_enough(*va, *vb);
-  if (va || vb) {
-    if (a.find('=') == std::string::npos && b.find('=') == std::string::npos) return false;
+// The answer in prose: boxes, the whole text when it is math, an anchored answer, the last math
+// environment, the last standalone number.
+std::optional<std::string> prose_answer(std::string_view text) {
+  if (auto boxes = joined_boxes(text)) return boxes;
+  std::string whole = strip_markdown(text);
+  if (looks_like_math(whole)) return trim(whole);
+  std::string low = lower(text);
+  std::size_t fa = low.rfind("final answer");
+  if (fa != std::string::npos) {
+    std::size_t is = low.find(" is", fa);
+    std::size_t colon = fa + 12 < low.size() && low[fa + 12] == ':' ? fa + 13 : std::string::npos;
+    std::size_t at = is != std::string::npos && is - fa <= 112 ? is + 3 : colon;
+    if (at != std::string::npos) {
+      if (auto v = value_after(text, at)) return v;
+    }
   }
-  auto ua = split_top_level(a, "\\cup");
-  auto ub = split_top_level(b, "\\cup");
-  if (ua.size() > 1 || ub.size() > 1) return items_equivalent(ua, ub, false, depth);
-  auto sa = structure(a);
-  auto sb = structure(b);
-  if (sa && sb) {
-    if (sa->open != sb->open || sa->close != sb->close) return false;
-    bool ordered = !(sa->open == "\\{" || sa->open.empty());
-    return items_equivalent(sa->items, sb->items, ordered, depth);
+  for (std::string_view anchor : {"answer is", "answer:"}) {
+    std::size_t a = low.rfind(anchor);
+    if (a == std::string::npos) continue;
+    if (auto v = value_after(text, a + anchor.size())) return v;
   }
-  if (sa || sb) return false;
-  auto ea = split_top_level(a, "=");
-  auto eb = split_top_level(b, "=");
-  if (ea.size() == 2 && eb.size() == 2) return ea[0] == eb[0] && equivalent(ea[1], eb[1], depth + 1);
-  auto xa = variables(a);
-  auto xb = variables(b);
-  if (!xa || !xb || xa->empty() || *xa != *xb || xa->size() > 4) return false;
-  for (int point = 0; point < 3; ++point) {
-    std::map<char, double> vars;
-    int k = 0;
-    for (char c : *xa) vars[c] = 0.37 + 0.61 * point + 0.29 * ++k;
-    auto fa = evaluate_latex(a, vars);
-    auto fb = evaluate_latex(b, vars);
-    if (!fa || !fb || !close_enough(*fa, *fb)) return false;
-  }
-  return true;
+  auto envs = math_envs(text);
+  if (!envs.empty()) return trim(envs.back().content);
+  return last_standalone_number(text);
 }
+
+// Commands whose brace argument may be a whole answer number ("\boxed{18}", "\text{18}").
+bool wraps_answer(std::string_view text, std::size_t open) {
+  std::size_t b = open;
+  while (b > 0 && is_alpha(text[b - 1])) --b;
+  if (b == 0 || text[b - 1] != '\\') return false;
+  std::string_view name = text.substr(b, open - b);
+  return name == "boxed" || name == "fbox" || name.rfind("text", 0) == 0 || name == "mathrm" || name == "mathbf";
+}
+
+bool is_operator(char c) { return c == '+' || c == '-' || c == '*' || c == '/' || c == '^'; }
 
 }  // namespace
 
 std::optional<std::string> last_boxed(std::string_view text) {
-  std::size_t end = text.size();
-  while (true) {
-    std::size_t b = text.rfind("\\boxed", end);
-    std::size_t f = text.rfind("\\fbox", end);
-    std::size_t pos;
-    std::size_t len;
-    if (b == std::string_view::npos && f == std::string_view::npos) return std::nullopt;
-    if (f == std::string_view::npos || (b != std::string_view::npos && b > f)) {
-      pos = b;
-      len = 6;
-    } else {
-      pos = f;
-      len = 5;
-    }
-    if (auto content = boxed_at(text, pos, len)) return content;
-    if (pos == 0) return std::nullopt;
-    end = pos - 1;
+  auto box = last_box_before(text, text.size());
+  if (!box) return std::nullopt;
+  return box->content;
+}
+
+std::optional<std::string> joined_boxes(std::string_view text) {
+  auto last = last_box_before(text, text.size());
+  if (!last) return std::nullopt;
+  std::vector<std::string> contents = {last->content};
+  std::size_t start = last->begin;
+  while (auto prev = last_box_before(text, start)) {
+    std::string_view gap = text.substr(prev->end, start - prev->end);
+    bool near = gap.size() < 10 || (gap.size() < 70 && prev->content != contents.back() && mentions_separator(gap));
+    if (!near) break;
+    contents.push_back(prev->content);
+    start = prev->begin;
   }
+  std::reverse(contents.begin(), contents.end());
+  std::string out;
+  for (std::size_t i = 0; i < contents.size(); ++i) out += (i ? "," : "") + contents[i];
+  return out;
 }
 
 std::optional<std::string> answer_tag(std::string_view text) {
@@ -420,54 +264,89 @@ std::optional<std::string> answer_tag(std::string_view text) {
   return std::nullopt;
 }
 
-std::optional<std::string> extract_math_answer(std::string_view completion) {
-  if (auto tag = answer_tag(completion)) {
-    if (auto boxed = last_boxed(*tag)) return boxed;
-    return trim(*tag);
+std::optional<std::string> last_standalone_number(std::string_view text) {
+  std::optional<std::string> found;
+  for (std::size_t i = 0; i < text.size();) {
+    if (!is_digit(text[i]) || (i > 0 && (is_digit(text[i - 1]) || text[i - 1] == '.'))) {
+      ++i;
+      continue;
+    }
+    std::size_t b = i, e = i;
+    while (e < text.size() && is_digit(text[e])) ++e;
+    while (e + 3 < text.size() + 0 && text[e] == ',' && is_digit(text[e + 1]) && is_digit(text[e + 2]) &&
+           is_digit(text[e + 3]) && (e + 4 >= text.size() || !is_digit(text[e + 4])))
+      e += 4;
+    if (e + 1 < text.size() && text[e] == '.' && is_digit(text[e + 1])) {
+      ++e;
+      while (e < text.size() && is_digit(text[e])) ++e;
+    }
+    i = e;
+    // A sign directly attached: "-3" (but "5-3" subtracts).
+    std::size_t s = b;
+    if (s > 0 && text[s - 1] == '-' && (s == 1 || (!is_alnum(text[s - 2]) && text[s - 2] != ')' && text[s - 2] != '}')))
+      --s;
+    char before = s > 0 ? text[s - 1] : ' ';
+    if (before == '$' && s > 1 && text[s - 2] == '\\') before = ' ';  // "\$18"
+    char after = e < text.size() ? text[e] : ' ';
+    bool wrapped = before == '{' && after == '}' && wraps_answer(text, s - 1);
+    if (!wrapped) {
+      if (is_alnum(before) || before == '_' || before == '^' || before == '\\' || before == '{' || before == '.' ||
+          before == '/')
+        continue;
+      if (is_alpha(after) || after == '_' || after == '^' || after == '\\' || after == '}' || after == '/' ||
+          after == '{')
+        continue;
+    }
+    // An operand of an operator is part of an expression, not the answer ("1 + 48").
+    std::size_t p = s;
+    while (p > 0 && is_space(text[p - 1])) --p;
+    if (p < s && p > 0 && is_operator(text[p - 1])) continue;
+    if (p == s && p > 0 && text[p - 1] != '-' && is_operator(text[p - 1])) continue;
+    std::size_t q = e;
+    while (q < text.size() && is_space(text[q])) ++q;
+    if (q < text.size() && is_operator(text[q])) {
+      bool sentence_dash = text[q] == '-' && q > e && q + 1 < text.size() && is_space(text[q + 1]) &&
+                           !(q + 2 < text.size() && is_digit(text[q + 2]));
+      if (!sentence_dash) continue;
+    }
+    std::string n;
+    for (std::size_t k = s; k < e; ++k)
+      if (text[k] != ',') n += text[k];
+    found = n;
   }
-  return last_boxed(completion);
+  return found;
 }
 
-std::string normalize_math_answer(std::string_view answer) {
-  std::string s(answer);
-  replace_all(s, "\n", " ");
-  replace_all(s, "\\\\", "\x01");  // a matrix row break, kept apart from "\ " and "\,"
-  for (auto [from, to] : std::initializer_list<std::pair<std::string_view, std::string_view>>{
-           {"π", "\\pi"}, {"√", "\\sqrt"}, {"−", "-"}, {"×", "\\times"}, {"·", "\\cdot"}, {"∞", "\\infty"},
-           {"≤", "\\le"}, {"≥", "\\ge"}, {"°", ""}, {"\\dfrac", "\\frac"}, {"\\tfrac", "\\frac"},
-           {"\\cfrac", "\\frac"}, {"^{\\circ}", ""}, {"^\\circ", ""}, {"\\%", ""}, {"%", ""}, {"\\$", ""},
-           {"$", ""}, {"\\(", ""}, {"\\)", ""}, {"\\[", ""}, {"\\]", ""}, {"\\!", ""}, {"\\,", ""},
-           {"\\;", ""}, {"\\:", ""}, {"\\ ", " "}, {"~", " "}, {"{,}", ","}, {"\\leqslant", "\\le"},
-           {"\\geqslant", "\\ge"}, {"\\leq", "\\le"}, {"\\geq", "\\ge"}}) {
-    replace_all(s, from, to);
+std::optional<std::string> extract_math_answer(std::string_view completion, MathExtract mode) {
+  auto tag = answer_tag(completion);
+  if (mode == MathExtract::Any) {
+    auto answer = prose_answer(tag ? std::string_view(*tag) : completion);
+    if (answer && !trim(*answer).empty()) return answer;
+    return std::nullopt;
   }
-  for (std::string_view cmd : {"\\left", "\\right", "\\displaystyle", "\\quad", "\\qquad", "\\bigl", "\\bigr",
-                               "\\Bigl", "\\Bigr", "\\big", "\\Big", "\\circ", "\\degree"}) {
-    remove_command(s, cmd);
+  if (tag) {
+    if (auto boxes = joined_boxes(*tag)) return boxes;
+    return strip_markdown(*tag);
   }
-  s = unwrap_text(s);
-  s = strip_plain_units(trim(s));
-  s.erase(std::remove_if(s.begin(), s.end(), is_space), s.end());
-  replace_all(s, "\x01", "\\\\");
-  s = brace_arguments(s, "\\frac", 2);
-  s = brace_arguments(s, "\\sqrt", 1);
-  while (!s.empty() && (s.back() == '.' || s.back() == ',')) s.pop_back();
-  s = strip_variable_prefix(s);
-  while (s.size() >= 2 && s.front() == '{' && matching_brace(s, 0) == s.size() - 1) s = s.substr(1, s.size() - 2);
-  if (is_thousands_number(s)) s.erase(std::remove(s.begin(), s.end(), ','), s.end());
-  if (s.rfind(".", 0) == 0) s = "0" + s;
-  if (s.rfind("-.", 0) == 0) s = "-0" + s.substr(1);
-  if (s.size() == 3 && s[0] == '(' && s[2] == ')' && std::isupper(static_cast<unsigned char>(s[1]))) s = s.substr(1, 1);
-  return s;
+  return joined_boxes(completion);
+}
+
+std::string math_reference(std::string_view reference) {
+  if (auto boxes = joined_boxes(reference)) return *boxes;
+  std::size_t hashes = reference.rfind("####");
+  if (hashes != std::string_view::npos) {
+    std::string after = trim(reference.substr(hashes + 4));
+    if (!after.empty()) return after;
+  }
+  return trim(reference);
+}
+
+MathCheck check_math_answer(std::string_view predicted, std::string_view reference, const MathCompareOptions& options) {
+  return compare_math_answers(predicted, math_reference(reference), options);
 }
 
 bool math_answers_equal(std::string_view predicted, std::string_view reference) {
-  std::string ref(reference);
-  if (auto boxed = last_boxed(reference)) ref = *boxed;
-  std::string a = normalize_math_answer(predicted);
-  std::string b = normalize_math_answer(ref);
-  if (a.empty() || b.empty()) return false;
-  return equivalent(a, b, 0);
+  return check_math_answer(predicted, reference).equal;
 }
 
 }  // namespace r1

@@ -66,9 +66,9 @@ RewardScores RewardSet::score(const std::vector<RewardInput>& batch) {
   return out;
 }
 
-std::optional<std::string> extract_answer(EvalTask task, const std::string& completion) {
+std::optional<std::string> extract_answer(EvalTask task, const std::string& completion, MathExtract extract) {
   switch (task) {
-    case EvalTask::Math: return extract_math_answer(completion);
+    case EvalTask::Math: return extract_math_answer(completion, extract);
     case EvalTask::Gsm8k: return extract_gsm8k_answer(completion, false);
     case EvalTask::Countdown: {
       auto tag = answer_tag(completion);
@@ -86,9 +86,9 @@ std::optional<std::string> extract_answer(EvalTask task, const std::string& comp
 }
 
 bool answers_match(EvalTask task, const std::string& predicted, const std::string& reference,
-                   const nlohmann::json& metadata) {
+                   const nlohmann::json& metadata, const MathCompareOptions& math) {
   switch (task) {
-    case EvalTask::Math: return math_answers_equal(predicted, reference);
+    case EvalTask::Math: return check_math_answer(predicted, reference, math).equal;
     case EvalTask::Gsm8k: return gsm8k_answers_equal(predicted, reference);
     case EvalTask::Countdown: {
       CountdownProblem p = countdown_problem(metadata, reference);

@@ -82,8 +82,8 @@ std::unique_ptr<RewardFunction> make_overlong_reward(const RewardConfig& config)
 std::unique_ptr<RewardFunction> make_cosine_reward(const RewardConfig& config) {
   const EvalTask task = config.mode.empty() ? EvalTask::Math : require_option<EvalTask>(config.mode, "cosine reward: mode");
   return std::make_unique<PerCompletionReward>("cosine", [config, task](const RewardInput& in) {
-    auto predicted = extract_answer(task, in.completion);
-    const bool correct = predicted && answers_match(task, *predicted, in.answer, in.metadata);
+    auto predicted = extract_answer(task, in.completion, config.extract);
+    const bool correct = predicted && answers_match(task, *predicted, in.answer, in.metadata, math_options(config));
     return cosine_score(correct, known_length(in, "cosine"), length_limit(in, config.max_len, "cosine"), config);
   });
 }

@@ -58,6 +58,9 @@ struct RewardConfig {
   double max_value_correct = 1.0;   // cosine: a correct answer of length 0
   int ngram = 3;               // repetition: words per n-gram
   double max_penalty = -1.0;   // repetition: the score when every n-gram repeats (<= 0)
+  MathExtract extract = MathExtract::Tagged;  // math, cosine: where the final answer is (tagged | any)
+  int float_rounding = 6;      // math, cosine: decimal places numbers are compared at (Math-Verify's name)
+  PercentMode percent = PercentMode::Both;  // math, cosine: what "50\%" equals (both | fraction | number)
 };
 
 struct GrpoConfig {
@@ -135,6 +138,7 @@ struct EvalConfig {
   int max_problems = 0;        // 0 = all
   double temperature = -1;     // -1: greedy for one sample, else 1.0; R1 reports 0.6
   double top_p = 1.0;          // R1 reports 0.95
+  MathExtract extract = MathExtract::Tagged;  // math task: where the final answer is (tagged | any)
 };
 
 // `r1train sft`: next-token training on a JSONL corpus (a base model from scratch, or R1's cold-start SFT).

@@ -193,6 +193,28 @@ constexpr auto option_table(Gsm8kMode) {
   };
 }
 
+// Where the math verifier looks for the final answer.
+enum class MathExtract { Tagged, Any };
+constexpr auto option_table(MathExtract) {
+  using E = MathExtract;
+  return std::array{
+      OptionInfo<E>{E::Tagged, "tagged", "the <answer> block (its \\boxed if it has any), else the last \\boxed"},
+      OptionInfo<E>{E::Any, "any",
+                    "also prose: \\boxed, \"the final answer is X\", \"answer: X\", the last $...$, the last standalone number"},
+  };
+}
+
+// How a percentage answer ("50\\%") compares with a plain number.
+enum class PercentMode { Both, Fraction, Number };
+constexpr auto option_table(PercentMode) {
+  using E = PercentMode;
+  return std::array{
+      OptionInfo<E>{E::Both, "both", "50\\% equals 0.5 and 50"},
+      OptionInfo<E>{E::Fraction, "fraction", "50\\% equals 0.5 only (Math-Verify)"},
+      OptionInfo<E>{E::Number, "number", "50\\% equals 50 only"},
+  };
+}
+
 enum class SftInit { Pretrained, Random };
 constexpr auto option_table(SftInit) {
   using E = SftInit;

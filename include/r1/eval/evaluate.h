@@ -16,6 +16,7 @@ namespace r1 {
 
 struct EvalOptions {
   EvalTask task = EvalTask::Math;        // verifier: math | gsm8k | countdown | exact | choice
+  MathExtract extract = MathExtract::Tagged;  // math: where the final answer is (tagged | any)
   std::string template_name = "r1_zero";  // prompt template
   int max_problems = 0;                  // 0 = all
   // k samples per problem (group_size), length, batch, sampling (temperature 0 = greedy), stop

@@ -1,7 +1,6 @@
 // Safe arithmetic: small recursive-descent parsers that evaluate expressions for the verifiers (never eval).
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -17,11 +16,5 @@ struct CountdownValue {
 // Parses `text` as a countdown expression; nullopt when it holds any other character, is malformed,
 // nests deeper than 64, or divides by zero.
 std::optional<CountdownValue> evaluate_countdown(std::string_view text);
-
-// Evaluates a normalised LaTeX math expression: decimals, scientific notation, + - * / ^, \cdot,
-// \times, \div, \frac{a}{b}, \sqrt{x}, \sqrt[n]{x}, \pi, (), {}, implicit multiplication ("2\pi",
-// "3x") and single-letter variables taken from `vars` (a letter not in `vars` fails the parse).
-// nullopt when malformed, not finite, or holding anything else.
-std::optional<double> evaluate_latex(std::string_view text, const std::map<char, double>& vars = {});
 
 }  // namespace r1

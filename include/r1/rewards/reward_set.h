@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "r1/core/config.h"
+#include "r1/rewards/latex_math.h"
 
 namespace r1 {
 
@@ -66,10 +67,12 @@ class RewardSet {
   std::vector<Entry> entries_;
 };
 
-// For evaluation (pass@k, maj@k): the task's final-answer extraction and equivalence.
-std::optional<std::string> extract_answer(EvalTask task, const std::string& completion);
+// For evaluation (pass@k, maj@k): the task's final-answer extraction and equivalence; `extract`
+// and `math` apply to the math task.
+std::optional<std::string> extract_answer(EvalTask task, const std::string& completion,
+                                          MathExtract extract = MathExtract::Tagged);
 bool answers_match(EvalTask task, const std::string& predicted, const std::string& reference,
-                   const nlohmann::json& metadata);
+                   const nlohmann::json& metadata, const MathCompareOptions& math = {});
 
 // Tags of the R1-Zero format.
 struct FormatTags {
