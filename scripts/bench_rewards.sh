@@ -31,6 +31,15 @@ write("math", [{"prompt": "Q", "completion": f"<think>\n{m['solution']}\n</think
 gsm = [json.loads(l) for l in open(f"{data}/gsm8k_test.jsonl")]
 write("gsm8k", [{"prompt": "Q", "completion": f"<think>\n{g['answer']}\n</think>\n<answer>{g['answer'].split('####')[-1].strip()}</answer>",
                  "answer": g["answer"]} for g in gsm])
+# Adversarial answers for the math verifier's step budget: deep nesting, towers of powers, huge
+# factorials, 10k-character answers, long lists and sums, a 30x30 matrix product.
+nested = "1"
+for i in range(400): nested = "\\frac{1}{1+" + nested + "}"
+mat = "\\begin{pmatrix}" + "\\\\".join("&".join(str(r * c) for c in range(30)) for r in range(30)) + "\\end{pmatrix}"
+hard = [nested, "10^{10^{10}}", "2^{2^{2^{2^{2^{2}}}}}", "9999999999!", "(" * 10000, "x" * 10000,
+        "+".join(str(i % 10) for i in range(3000)), ",".join(str(i) for i in range(2000)),
+        "\\pm ".join(str(i) for i in range(20)), mat + "\\cdot" + mat, "\\sqrt{" * 300 + "2" + "}" * 300]
+write("hard", [{"prompt": "Q", "completion": f"<answer>{h}</answer>", "answer": "1"} for h in hard])
 cd = [json.loads(l) for l in open(f"{tmp}/cd.jsonl")]
 write("countdown", [{"prompt": "Q", "completion": f"<think>try</think>\n<answer>{c['solution'] + (' + 1' if i % 3 == 0 else '')}</answer>",
                      "answer": c["answer"], "numbers": c["numbers"], "target": c["target"]} for i, c in enumerate(cd)])
@@ -66,8 +75,11 @@ PY
 bench() {  # reward input-file
   "$bin" --log-level off score --bench --reward "$1" --input "$tmp/$2.jsonl" | awk -v r="$1" '$1 == r {print $4}'
 }
+slowest() {  # reward input-file: the slowest single completion, ms
+  "$bin" --log-level off score --bench --reward "$1" --input "$tmp/$2.jsonl" | awk -v r="$1" '$1 == r {print $5}'
+}
 printf "%-10s %-10s %14s %14s %8s\n" reward input "r1train c/s" "python c/s" ratio
-for spec in format:math tag_count:math math:math gsm8k:gsm8k countdown:countdown exact:math choice:math; do
+for spec in format:math tag_count:math math:math math:hard gsm8k:gsm8k countdown:countdown exact:math choice:math; do
   reward=${spec%%:*} input=${spec##*:}
   ours=$(bench "$reward" "$input")
   peer=$(awk -v r="$reward" '$1 == r {printf "%.0f", $2}' "$tmp/peer.txt")
@@ -78,3 +90,4 @@ for spec in format:math tag_count:math math:math gsm8k:gsm8k countdown:countdown
   fi
 done
 echo "($n completions per reward; c/s = completions per second, one thread)"
+echo "math verifier, slowest single check: $(slowest math math) ms on MATH-500 solutions, $(slowest math hard) ms on adversarial answers"

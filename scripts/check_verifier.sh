@@ -44,6 +44,22 @@
 # r1train false positives / negatives; r1train vs Math-Verify), timings, and
 # WORK/disagreements.jsonl (every line where r1train, Math-Verify and the label are not all
 # equal). Exit status 0 unless the setup fails.
+#
+# Second, held-out comparison: the cases Math-Verify's authors wrote in its own test suite
+# (MATH_VERIFY_SRC/tests/*.py), read from the sources at run time with Python's ast module
+# (verifier_corpus.py mvtests-extract; nothing of them is kept in this repository): each
+# `assert compare_strings(GOLD, PRED, ...) == EXPECTED` / `verify(parse(GOLD), parse(PRED))`
+# under each parametrize row is a case. Calls with non-default options (precision other than 6,
+# strict=False, allow_set_relation_comp=True, parse() with its own extraction config) and
+# asserts that are no gold / pred verdict are skipped, counted by reason. r1train scores each
+# kept case with `score -r math --extract any` on {"completion": PRED, "answer": GOLD'}: the
+# test helper parses BOTH strings with extraction, so the authors often wrote GOLD as `$...$`,
+# while r1train reduces `answer` by its own rule (its \boxed contents, the number after "####",
+# else the text as it is); GOLD' is GOLD with one outer $...$ / $$...$$ / \(...\) / \[...\]
+# pair stripped. Math-Verify runs the same cases through the test's own call (compare_strings
+# taken from tests/test_all.py). Output: a per-file table after the first one, and
+# WORK/mv_tests_disagreements.jsonl (every case where r1train differs from the expected verdict).
+# With --mv-tests the pytest summary is printed again under that table.
 set -euo pipefail
 
 die() { echo "check_verifier: $*" >&2; exit 1; }
@@ -61,7 +77,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout="$2"; shift 2 ;;
     --mv-tests) mv_tests=1; shift ;;
     --no-install) install=0; shift ;;
-    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,62p' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) if [ -z "$mv_src" ]; then mv_src="$1"; elif [ -z "$l2s_src" ]; then l2s_src="$1"; else die "extra argument $1"; fi; shift ;;
   esac
@@ -164,10 +180,13 @@ print("setup: smoke test %s (antlr4-python3-runtime seen as %s)" % ("passed" if 
 raise SystemExit(1 if bad else 0)
 EOF
 
+mv_pytest=""
 if [ "$mv_tests" = 1 ]; then
   rm -rf "$work/mv-tests" && mkdir -p "$work/mv-tests" && cp -r "$mv_src/tests" "$work/mv-tests/"
   echo "setup: Math-Verify's own tests (pytest):"
-  (cd "$work/mv-tests" && pyrun -m pytest -q -p no:cacheprovider tests 2>&1 | tail -1) || true
+  # kept for the held-out table (section 6): Math-Verify's own pass count under this setup
+  mv_pytest=$(cd "$work/mv-tests" && pyrun -m pytest -q -p no:cacheprovider tests 2>&1 | tail -1) || true
+  echo "  $mv_pytest"
 fi
 
 # ---- 5. corpus, verdicts, report --------------------------------------------------------------
@@ -185,3 +204,24 @@ echo
 echo
 awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "timings: Math-Verify %.1f s (incl. import), r1train %.1f s (all score runs)\n", b - a, c - b }'
 echo "files: $work/{corpus,mathverify,r1train,disagreements}.jsonl"
+
+# ---- 6. held-out: the cases in Math-Verify's own test suite (see the header) -----------------
+echo
+"$py" -s "$repo/scripts/verifier_corpus.py" mvtests-extract --tests "$mv_src/tests" \
+  -o "$work/mv_tests_cases.jsonl" --skipped "$work/mv_tests_skipped.jsonl"
+# Math-Verify's verdicts through each test's own call (the MV=expect column); a failure here
+# leaves that column empty rather than stopping the r1train side
+pyrun "$repo/scripts/verifier_corpus.py" mvtests-mathverify "$work/mv_tests_cases.jsonl" "$work/mv_tests_mathverify.jsonl" \
+  --tests "$mv_src/tests" 2> "$work/mv_tests_mathverify.log" ||
+  { tail -5 "$work/mv_tests_mathverify.log" >&2; echo "mv-tests: Math-Verify run failed; MV=expect left empty"; rm -f "$work/mv_tests_mathverify.jsonl"; }
+# --tag keeps r1train's per-group files (r1_in_/r1_out_mv_tests_math_any.jsonl) apart from the corpus run's
+"$py" -s "$repo/scripts/verifier_corpus.py" r1train "$work/mv_tests_cases.jsonl" "$work/mv_tests_r1train.jsonl" \
+  --bin "$bin" --tag mv_tests_
+echo
+"$py" -s "$repo/scripts/verifier_corpus.py" mvtests-report "$work/mv_tests_cases.jsonl" "$work/mv_tests_r1train.jsonl" \
+  --mv "$work/mv_tests_mathverify.jsonl" --skipped "$work/mv_tests_skipped.jsonl" \
+  --disagreements "$work/mv_tests_disagreements.jsonl"
+if [ -n "$mv_pytest" ]; then
+  echo "Math-Verify's pytest run of the whole suite (skipped kinds included): $mv_pytest"
+fi
+echo "files: $work/mv_tests_{cases,skipped,mathverify,r1train,disagreements}.jsonl"

@@ -18,6 +18,17 @@ Subcommands (scripts/check_verifier.sh runs them in this order):
   report     corpus.jsonl mv.jsonl r1.jsonl --disagreements out.jsonl
              Per-category table and every disagreement.
 
+Held out (the cases in Math-Verify's own test suite; see the section "held-out cases" below):
+  mvtests-extract     --tests MATH_VERIFY_SRC/tests -o cases.jsonl --skipped skipped.jsonl
+             The gold / pred / expected cases of tests/*.py, read with ast at run time; the
+             fields `r1train` reads are added (completion = pred, answer = gold less one outer
+             $...$-style delimiter pair). Prints the skipped calls by reason.
+  mvtests-mathverify  cases.jsonl out.jsonl --tests MATH_VERIFY_SRC/tests
+             Math-Verify's verdicts through each test's own call.
+  r1train    cases.jsonl out.jsonl --bin BIN --tag mv_tests_   (as above)
+  mvtests-report      cases.jsonl r1.jsonl --mv mv.jsonl --skipped skipped.jsonl --disagreements out.jsonl
+             Per-file table and every case where r1train differs from the expected verdict.
+
 Math-Verify call (mirrors open-r1's accuracy_reward, src/open_r1/rewards.py):
   gold = parse(GOLD, extraction_mode="first_match")     # Math-Verify's default extraction config
   pred = parse(completion, extraction_config=[LatexExtractionConfig(
@@ -927,8 +938,8 @@ def cmd_r1train(args):
     results = {}
     t0 = time.time()
     for (reward, extract), group in sorted(groups.items()):
-        inp = os.path.join(work, "r1_in_%s_%s.jsonl" % (reward, extract))
-        outp = os.path.join(work, "r1_out_%s_%s.jsonl" % (reward, extract))
+        inp = os.path.join(work, "r1_in_%s%s_%s.jsonl" % (args.tag, reward, extract))
+        outp = os.path.join(work, "r1_out_%s%s_%s.jsonl" % (args.tag, reward, extract))
         with open(inp, "w", encoding="utf-8") as f:
             for l in group:
                 f.write(json.dumps({"id": l["id"], "completion": l["completion"], "answer": l["answer"]},
@@ -1048,6 +1059,323 @@ def cmd_report(args):
     print("disagreements (any of r1train, Math-Verify, label): %d lines -> %s" % (len(dis), args.disagreements))
 
 
+# ---------------------------------------------------------------------------------------------
+# held-out cases: Math-Verify's own test suite (tests/*.py in MATH_VERIFY_SRC)
+# ---------------------------------------------------------------------------------------------
+# The cases are read from the test sources at run time with the ast module (nothing of them is
+# committed here): every test function's @pytest.mark.parametrize rows (or one empty row for an
+# unparametrized test) are bound to the names its asserts use, and an assert of the form
+#   assert compare_strings(GOLD, PRED, ...) == EXPECTED         (tests/test_all.py's helper)
+#   assert int(verify(parse(GOLD), parse(PRED))) == EXPECTED    (test_yujianll.py)
+# (also bare `assert CALL` / `assert not CALL`) becomes one case per row. compare_strings parses
+# BOTH strings with extraction (LatexExtractionConfig(boxed_match_priority=0) and / or
+# ExprExtractionConfig per match_types) and calls verify(gold, pred, float_rounding=precision,
+# strict=strict, allow_set_relation_comp=...). Kept: the calls with Math-Verify's defaults
+# (precision 6, strict=True, allow_set_relation_comp=False; match_types is kept and recorded:
+# r1train has one extraction rule). Skipped, counted by reason: non-default options, parse()
+# with its own extraction config or options, and asserts that are no gold / pred verdict
+# (sympy_expr_eq on sympy objects, parse-only, config, timeout and mock tests). Rows commented
+# out in the sources are not seen (ast drops comments).
+
+MVT_DEFAULTS = {"precision": 6, "strict": True, "allow_set_relation_comp": False}
+MVT_COMPARE_PARAMS = ["gold", "pred", "match_types", "precision", "strict", "allow_set_relation_comp"]
+
+
+def mvt_value(node, row):
+    """An argument's value: a parametrize name bound in `row` (to an ast node), else a literal. A
+    few rows are f-strings over `math` (f"{math.sqrt(17):.15f}"): evaluated with only `math` in
+    scope. Only the values a kept assert uses are evaluated (test_string_extraction.py's rows
+    hold StringExtractionConfig(...) objects)."""
+    import ast
+    import math
+    if isinstance(node, ast.Name):
+        if node.id in row:
+            return mvt_value(row[node.id], {})
+        if node.id in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[node.id]
+        raise ValueError("unbound name %s" % node.id)
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError):
+        return eval(compile(ast.Expression(node), "<mv-test>", "eval"), {"__builtins__": {}, "math": math})
+
+
+def mvt_rows(fn):
+    """[(row dict name -> ast node, line)] from a test function's @pytest.mark.parametrize
+    decorators (a cross product when stacked), [({}, line)] when it has none; plus the number of
+    rows whose shape does not match the names."""
+    import ast
+    rows, bad = [({}, fn.lineno)], 0
+    for dec in fn.decorator_list:
+        if not (isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr == "parametrize"):
+            continue
+        names = ast.literal_eval(dec.args[0])
+        names = [n.strip() for n in (names.split(",") if isinstance(names, str) else names)]
+        new = []
+        for elt in dec.args[1].elts:
+            vals = elt.elts if len(names) > 1 and isinstance(elt, (ast.Tuple, ast.List)) else [elt]
+            if len(vals) != len(names):
+                bad += len(rows)
+                continue
+            for r, _ in rows:
+                new.append((dict(r, **dict(zip(names, vals))), elt.lineno))
+        rows = new
+    return rows, bad
+
+
+def mvt_call(node):
+    """(kind, call) for a compare_strings(...) or verify(parse(...), parse(...)) call, seen
+    through int() / bool(); else None."""
+    import ast
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("int", "bool") \
+            and len(node.args) == 1:
+        node = node.args[0]
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return None
+    if node.func.id == "compare_strings":
+        return "compare_strings", node
+    if node.func.id == "verify" and len(node.args) >= 2 and all(
+            isinstance(a, ast.Call) and isinstance(a.func, ast.Name) and a.func.id == "parse" for a in node.args[:2]):
+        return "verify(parse,parse)", node
+    return None
+
+
+def mvt_case(kind, call, row):
+    """(case fields, None) or (None, skip reason) for one call under one parametrize row."""
+    if kind == "compare_strings":
+        args = {}
+        for name, a in zip(MVT_COMPARE_PARAMS, call.args):
+            args[name] = mvt_value(a, row)
+        for k in call.keywords:
+            args[k.arg] = mvt_value(k.value, row)
+        odd = ["%s=%r" % (k, args[k]) for k in ("precision", "strict", "allow_set_relation_comp")
+               if k in args and args[k] != MVT_DEFAULTS[k]]
+        if odd:
+            return None, "compare_strings " + ", ".join(odd)
+        return {"helper": kind, "match_types": args.get("match_types", ["latex", "expr"]),
+                "gold": args["gold"], "pred": args["pred"]}, None
+    gp, pp = call.args[0], call.args[1]
+    if len(gp.args) != 1 or gp.keywords or len(pp.args) != 1 or pp.keywords:
+        return None, "parse() with its own extraction config / options"
+    if len(call.args) > 2 or call.keywords:
+        return None, "verify() with options"
+    return {"helper": kind, "match_types": ["latex", "expr"], "gold": mvt_value(gp.args[0], row),
+            "pred": mvt_value(pp.args[0], row)}, None
+
+
+def strip_math_delims(s):
+    """GOLD for r1train's `answer` field. Math-Verify's test helper parses the gold WITH
+    extraction, so the authors often wrote it as `$...$`; r1train reduces `answer` by its own rule
+    (its \\boxed contents if any, the number after "####", else the text as it is), so one outer
+    $...$ / $$...$$ / \\(...\\) / \\[...\\] pair is stripped first (only when the delimiter does not
+    occur inside: `$a$ or $b$` is left alone)."""
+    t = s.strip()
+    for op, cl in (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$")):
+        if len(t) >= len(op) + len(cl) and t.startswith(op) and t.endswith(cl):
+            inner = t[len(op):len(t) - len(cl)]
+            if op == "$":
+                clash = "$" in inner.replace("\\$", "")
+            else:
+                clash = op in inner or cl in inner
+            if not clash:
+                return inner.strip()
+    return s
+
+
+def cmd_mvtests_extract(args):
+    import ast
+    import glob
+    cases, skipped = [], []
+    paths = sorted(glob.glob(os.path.join(args.tests, "test_*.py")))
+    if not paths:
+        sys.exit("mv-tests: no test_*.py in %s" % args.tests)
+    for path in paths:
+        fname = os.path.basename(path)
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        for fn in ast.walk(tree):
+            if not (isinstance(fn, ast.FunctionDef) and fn.name.startswith("test")):
+                continue
+            rows, bad = mvt_rows(fn)
+            for _ in range(bad):
+                skipped.append({"file": fname, "test": fn.name, "reason": "parametrize row not of the names' shape"})
+            for node in ast.walk(fn):
+                if not isinstance(node, ast.Assert):
+                    continue
+                t, exp_node, negate = node.test, None, False
+                if isinstance(t, ast.UnaryOp) and isinstance(t.op, ast.Not):
+                    t, negate = t.operand, True
+                if isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], ast.Eq):
+                    found, exp_node = mvt_call(t.left), t.comparators[0]
+                else:
+                    found = mvt_call(t)
+                if found is None:
+                    for _ in rows:
+                        skipped.append({"file": fname, "test": fn.name, "line": node.lineno,
+                                        "reason": "assert is no gold/pred verdict (sympy_expr_eq, parse-only, "
+                                                  "config, timeout or mock test)"})
+                    continue
+                for row, line in rows:
+                    try:
+                        case, why = mvt_case(found[0], found[1], row)
+                        expected = bool(mvt_value(exp_node, row)) if exp_node is not None else True
+                    except Exception as e:
+                        case, why = None, "argument not evaluable (%s)" % type(e).__name__
+                    line = line if row else node.lineno
+                    if case is None:
+                        skip = {"file": fname, "test": fn.name, "line": line, "reason": why}
+                        for k in ("gold", "pred"):
+                            try:
+                                skip[k] = mvt_value(row[k], {})
+                            except Exception:
+                                pass
+                        skipped.append(skip)
+                        continue
+                    if not (isinstance(case["gold"], str) and isinstance(case["pred"], str)):
+                        skipped.append({"file": fname, "test": fn.name, "line": line,
+                                        "reason": "gold / pred not strings"})
+                        continue
+                    case.update(expected=expected != negate, file=fname, test=fn.name, line=line)
+                    cases.append(case)
+    with open(args.out, "w", encoding="utf-8") as f:
+        for k, c in enumerate(cases):
+            # the fields cmd_r1train reads: r1train scores PRED as a prose completion (--extract any)
+            line = {"id": "mvt-%04d" % k, **c, "reward": "math", "extract": "any",
+                    "completion": c["pred"], "answer": strip_math_delims(c["gold"])}
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    with open(args.skipped, "w", encoding="utf-8") as f:
+        for s in skipped:
+            f.write(json.dumps(s, ensure_ascii=False) + "\n")
+    dup = len(cases) - len({(c["gold"], c["pred"], tuple(c["match_types"])) for c in cases})
+    print("mv-tests: %d cases kept from %d files in %s (%d repeat a pair), %d skipped -> %s" % (
+        len(cases), len(paths), args.tests, dup, len(skipped), args.out))
+    reasons = {}
+    for s in skipped:
+        reasons.setdefault(s["reason"], {}).setdefault(s["file"], 0)
+        reasons[s["reason"]][s["file"]] += 1
+    for why, per in sorted(reasons.items(), key=lambda kv: -sum(kv[1].values())):
+        print("  skipped %3d: %s [%s]" % (sum(per.values()), why,
+                                          ", ".join("%s %d" % kv for kv in sorted(per.items()))))
+
+
+def cmd_mvtests_mathverify(args):
+    """Math-Verify's verdict on each kept case through the call its test makes: compare_strings
+    as tests/test_all.py defines it (its source is taken from there with ast and run here, so
+    the helper is the authors' own) with the case's match_types, or verify(parse(g), parse(p))."""
+    import ast
+    import logging
+    logging.disable(logging.WARNING)
+    import math_verify
+    from math_verify import parse, verify
+    path = os.path.join(args.tests, "test_all.py")
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    helper = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "compare_strings"]
+    if not helper:
+        sys.exit("mv-tests: no compare_strings in %s" % path)
+    scope = {k: getattr(math_verify, k) for k in dir(math_verify) if not k.startswith("_")}
+    exec(compile(ast.Module(body=helper, type_ignores=[]), path, "exec"), scope)
+    compare_strings = scope["compare_strings"]
+    t0 = time.time()
+    lines = read_jsonl(args.cases)
+    with open(args.out, "w", encoding="utf-8") as out:
+        for l in lines:
+            rec = {"id": l["id"]}
+            try:
+                if l["helper"] == "compare_strings":
+                    v = compare_strings(l["gold"], l["pred"], match_types=l["match_types"])
+                else:
+                    v = verify(parse(l["gold"]), parse(l["pred"]))
+                rec["mv"] = bool(v)
+            except BaseException as e:  # TimeoutException derives from BaseException
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                rec["mv"] = False
+                rec["mv_error"] = "%s: %s" % (type(e).__name__, str(e)[:200])
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    print("mv-tests: Math-Verify on %d cases in %.1f s" % (len(lines), time.time() - t0))
+
+
+def cmd_mvtests_report(args):
+    lines = read_jsonl(args.cases)
+    skipped = read_jsonl(args.skipped)
+    mv = {r["id"]: r for r in read_jsonl(args.mv)} if args.mv and os.path.exists(args.mv) else {}
+    r1 = {r["id"]: r for r in read_jsonl(args.r1)}
+    stats, order, dis = {}, [], []
+    for s in skipped:
+        if s["file"] not in stats:
+            order.append(s["file"])
+        stats.setdefault(s["file"], dict(n=0, pos=0, skip=0, run=0, ok=0, fp=0, fn=0, mv_n=0, mv_ok=0,
+                                         agree=0, agree_n=0))["skip"] += 1
+    for l in lines:
+        r, m = r1.get(l["id"], {}), mv.get(l["id"], {})
+        rv, exp, mvv = r.get("r1"), l["expected"], m.get("mv")
+        for key in (l["file"], "TOTAL"):
+            if key not in stats:
+                order.append(key)
+            s = stats.setdefault(key, dict(n=0, pos=0, skip=0, run=0, ok=0, fp=0, fn=0, mv_n=0, mv_ok=0,
+                                           agree=0, agree_n=0))
+            s["n"] += 1
+            s["pos"] += exp
+            if rv is not None:
+                s["run"] += 1
+                s["ok"] += rv == exp
+                s["fp"] += rv and not exp
+                s["fn"] += exp and not rv
+            if mvv is not None:
+                s["mv_n"] += 1
+                s["mv_ok"] += mvv == exp
+                if rv is not None:
+                    s["agree_n"] += 1
+                    s["agree"] += rv == mvv
+        if rv != exp:
+            d = {"id": l["id"], "file": l["file"], "test": l["test"], "line": l["line"], "gold": l["gold"],
+                 "pred": l["pred"], "expected": exp, "r1train": rv, "math_verify": mvv,
+                 "answer_passed": l["answer"], "match_types": l["match_types"]}
+            if r.get("r1_error"):
+                d["r1train_error"] = r["r1_error"]
+            dis.append(d)
+    stats.setdefault("TOTAL", dict(n=0, pos=0, skip=0, run=0, ok=0, fp=0, fn=0, mv_n=0, mv_ok=0, agree=0,
+                                   agree_n=0))
+    stats["TOTAL"]["skip"] = len(skipped)
+    with open(args.disagreements, "w", encoding="utf-8") as f:
+        for d in dis:
+            f.write(json.dumps(d, ensure_ascii=False) + "\n")
+
+    def pct(a, b):
+        return "%5.1f%%" % (100.0 * a / b) if b else "   -  "
+
+    print("Math-Verify's own test cases (held out: read from its tests/*.py at run time), r1train "
+          "`score -r math --extract any`:")
+    hdr = "%-25s %4s %4s %4s | %6s %9s %4s %4s | %9s | %8s" % (
+        "test file", "kept", "true", "skip", "r1 run", "r1=expect", "FP", "FN", "MV=expect", "r1=MV")
+    print(hdr)
+    print("-" * len(hdr))
+    files = sorted(k for k in order if k != "TOTAL")
+    for key in files + ["TOTAL"]:
+        s = stats[key]
+        if key == "TOTAL":
+            print("-" * len(hdr))
+        print("%-25s %4d %4d %4d | %6d %9s %4d %4d | %9s | %8s" % (
+            key, s["n"], s["pos"], s["skip"], s["run"], pct(s["ok"], s["run"]), s["fp"], s["fn"],
+            pct(s["mv_ok"], s["mv_n"]), pct(s["agree"], s["agree_n"])))
+    # compare_strings' match_types restricts Math-Verify's extraction targets; r1train has one rule
+    by_mt = {}
+    for l in lines:
+        rv = r1.get(l["id"], {}).get("r1")
+        if rv is not None:
+            k = by_mt.setdefault("+".join(l["match_types"]), [0, 0])
+            k[0] += 1
+            k[1] += rv == l["expected"]
+    print("r1=expect by the test's match_types: " + ", ".join(
+        "%s %d/%d" % (k, v[1], v[0]) for k, v in sorted(by_mt.items(), key=lambda kv: -kv[1][0])))
+    t = stats["TOTAL"]
+    print("kept: compare_strings / verify(parse, parse) asserts with default options (expected = the "
+          "authors' verdict); skip: see the extraction summary above. r1=expect over %d cases r1train ran: "
+          "%d/%d; MV=expect: Math-Verify through the test's own call." % (t["run"], t["ok"], t["run"]))
+    print("r1train disagreements with the expected verdict: %d -> %s" % (len(dis), args.disagreements))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -1063,11 +1391,26 @@ def main():
     r.add_argument("corpus")
     r.add_argument("out")
     r.add_argument("--bin", required=True)
+    r.add_argument("--tag", default="", help="prefix of the per-group input / output files (one work dir, two runs)")
     p = sub.add_parser("report")
     p.add_argument("corpus")
     p.add_argument("mv")
     p.add_argument("r1")
     p.add_argument("--disagreements", required=True)
+    t = sub.add_parser("mvtests-extract")
+    t.add_argument("--tests", required=True, help="Math-Verify's tests/ directory")
+    t.add_argument("-o", "--out", required=True)
+    t.add_argument("--skipped", required=True)
+    t = sub.add_parser("mvtests-mathverify")
+    t.add_argument("cases")
+    t.add_argument("out")
+    t.add_argument("--tests", required=True, help="Math-Verify's tests/ directory (compare_strings is taken from it)")
+    t = sub.add_parser("mvtests-report")
+    t.add_argument("cases")
+    t.add_argument("r1")
+    t.add_argument("--mv", help="mvtests-mathverify's output (the MV=expect column; absent: '-')")
+    t.add_argument("--skipped", required=True)
+    t.add_argument("--disagreements", required=True)
     args = ap.parse_args()
     if args.cmd == "generate":
         lines = gen(args.data, args.seed)
@@ -1088,6 +1431,12 @@ def main():
         cmd_mathverify(args)
     elif args.cmd == "r1train":
         cmd_r1train(args)
+    elif args.cmd == "mvtests-extract":
+        cmd_mvtests_extract(args)
+    elif args.cmd == "mvtests-mathverify":
+        cmd_mvtests_mathverify(args)
+    elif args.cmd == "mvtests-report":
+        cmd_mvtests_report(args)
     else:
         cmd_report(args)
 

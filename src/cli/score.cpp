@@ -100,7 +100,8 @@ std::vector<RewardInput> inputs_of(const std::vector<Row>& rows, std::size_t beg
 
 int bench(const std::vector<RewardConfig>& configs, const std::vector<Row>& rows, int max_new_tokens) {
   auto batch = inputs_of(rows, 0, rows.size(), max_new_tokens);
-  std::cout << fmt::format("{:<12} {:>12} {:>10} {:>16}\n", "reward", "completions", "seconds", "completions/s");
+  std::cout << fmt::format("{:<12} {:>12} {:>10} {:>16} {:>12}\n", "reward", "completions", "seconds", "completions/s",
+                           "slowest ms");
   for (const auto& c : configs) {
     auto fn = make_reward(c);
     auto t0 = std::chrono::steady_clock::now();
@@ -108,8 +109,15 @@ int bench(const std::vector<RewardConfig>& configs, const std::vector<Row>& rows
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double mean = 0;
     for (double x : scores) mean += x / static_cast<double>(scores.size());
-    std::cout << fmt::format("{:<12} {:>12} {:>10.3f} {:>16.0f}   (mean reward {:.3f})\n", option_name(c.name), scores.size(), s,
-                             static_cast<double>(scores.size()) / std::max(s, 1e-9), mean);
+    // The slowest single completion, scored one at a time in a second pass.
+    double slowest = 0;
+    for (const auto& in : batch) {
+      auto t1 = std::chrono::steady_clock::now();
+      fn->score({in});
+      slowest = std::max(slowest, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count());
+    }
+    std::cout << fmt::format("{:<12} {:>12} {:>10.3f} {:>16.0f} {:>12.3f}   (mean reward {:.3f})\n", option_name(c.name),
+                             scores.size(), s, static_cast<double>(scores.size()) / std::max(s, 1e-9), slowest, mean);
   }
   return kExitOk;
 }

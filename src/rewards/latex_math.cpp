@@ -107,6 +107,25 @@ void unwrap_text_commands(std::string& s) {
 
 std::string normalize(std::string_view answer) {
   std::string s(answer);
+  // "\\frac" (a doubled backslash before a command name, as in over-escaped strings) is "\frac"
+  // when the answer holds no matrix, whose rows end in "\\".
+  if (s.find("matrix") == std::string::npos && s.find("array") == std::string::npos) {
+    for (std::size_t pos = 0; (pos = s.find("\\\\", pos)) != std::string::npos;) {
+      if (pos + 2 < s.size() && is_alpha(s[pos + 2])) s.erase(pos, 1);
+      pos += 1;
+    }
+  }
+  // "{,}" and "{ , }": a thousands separator.
+  for (std::size_t pos = 0; (pos = s.find('{', pos)) != std::string::npos; ++pos) {
+    std::size_t j = pos + 1;
+    while (j < s.size() && s[j] == ' ') ++j;
+    if (j >= s.size() || s[j] != ',') continue;
+    ++j;
+    while (j < s.size() && s[j] == ' ') ++j;
+    if (j < s.size() && s[j] == '}') s.replace(pos, j + 1 - pos, ",");
+  }
+  replace_all(s, "\\qquad", " ");  // also when glued to what follows ("\quadx_2")
+  replace_all(s, "\\quad", " ");
   replace_all(s, "\\\\", "\x01");  // a matrix row break, kept apart from "\ " and "\,"
   // "\!" and the spaces after it go ("32,\! 349" is 32349, as Math-Verify reads it).
   for (std::size_t pos = 0; (pos = s.find("\\!", pos)) != std::string::npos;) {
@@ -120,14 +139,14 @@ std::string normalize(std::string_view answer) {
            {"≠", "\\ne "}, {"±", "\\pm "}, {"∪", "\\cup "}, {"∈", "\\in "}, {"°", " "}, {"^{\\circ}", " "},
            {"^\\circ", " "}, {"\\$", " "}, {"$", " "}, {"\\(", " "}, {"\\)", " "}, {"\\[", " "},
            {"\\]", " "}, {"\\,", " "}, {"\\;", " "}, {"\\:", " "}, {"\\ ", " "},
-           {"~", " "}, {"{,}", ","}, {"\\lvert", "|"}, {"\\rvert", "|"}, {"\\vert", "|"}, {"\\mid", "|"},
+           {"~", " "}, {"\\lvert", "|"}, {"\\rvert", "|"}, {"\\vert", "|"}, {"\\mid", "|"},
            {"\\left.", ""}, {"\\right.", ""}, {"\\|", "|"}}) {
     replace_all(s, from, to);
   }
   for (auto [from, to] : std::initializer_list<std::pair<std::string_view, std::string_view>>{
            {"\\left", ""}, {"\\right", ""}, {"\\bigl", ""}, {"\\bigr", ""}, {"\\Bigl", ""}, {"\\Bigr", ""},
            {"\\biggl", ""}, {"\\biggr", ""}, {"\\big", ""}, {"\\Big", ""}, {"\\bigg", ""}, {"\\Bigg", ""},
-           {"\\displaystyle", ""}, {"\\quad", " "}, {"\\qquad", " "}, {"\\circ", " "}, {"\\degree", " "},
+           {"\\displaystyle", ""}, {"\\circ", " "}, {"\\degree", " "},
            {"\\dfrac", "\\frac"}, {"\\tfrac", "\\frac"}, {"\\cfrac", "\\frac"}, {"\\dbinom", "\\binom"},
            {"\\tbinom", "\\binom"}, {"\\leqslant", "\\le"}, {"\\geqslant", "\\ge"}, {"\\leq", "\\le"},
            {"\\geq", "\\ge"}, {"\\neq", "\\ne"}, {"\\lt", "<"}, {"\\gt", ">"}, {"\\boxed", ""}, {"\\fbox", ""},

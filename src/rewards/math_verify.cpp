@@ -95,7 +95,8 @@ bool looks_like_math(std::string_view s) {
       std::size_t j = i + 1;
       while (j < s.size() && is_alpha(s[j])) ++j;
       std::string_view name = s.substr(i + 1, j - i - 1);
-      if ((name.rfind("text", 0) == 0 || name == "mathrm" || name == "mbox" || name == "operatorname") &&
+      if ((name.rfind("text", 0) == 0 || name == "mathrm" || name == "mbox" || name == "operatorname" ||
+           name == "begin" || name == "end") &&
           j < s.size() && s[j] == '{') {
         std::size_t close = matching_brace(s, j);
         if (close != std::string::npos) j = close + 1;
@@ -279,6 +280,9 @@ std::optional<std::string> last_standalone_number(std::string_view text) {
     if (e + 1 < text.size() && text[e] == '.' && is_digit(text[e + 1])) {
       ++e;
       while (e < text.size() && is_digit(text[e])) ++e;
+    } else if (e + 1 < text.size() && text[e] == '/' && is_digit(text[e + 1]) && (b == 0 || text[b - 1] != '/')) {
+      ++e;  // a plain fraction, "2/3"
+      while (e < text.size() && is_digit(text[e])) ++e;
     }
     i = e;
     // A sign directly attached: "-3" (but "5-3" subtracts).
@@ -337,6 +341,10 @@ std::string math_reference(std::string_view reference) {
   if (hashes != std::string_view::npos) {
     std::string after = trim(reference.substr(hashes + 4));
     if (!after.empty()) return after;
+  }
+  // A whole solution without a box: its answer as prose gives it ("The final answer is $28\%$.").
+  if (!looks_like_math(reference)) {
+    if (auto answer = prose_answer(reference)) return *answer;
   }
   return trim(reference);
 }
