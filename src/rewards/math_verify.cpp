@@ -104,6 +104,11 @@ bool looks_like_math(std::string_view s) {
       i = std::max(j, i + 1);
       continue;
     }
+    if (s[i] == '_' && i + 1 < s.size() && s[i + 1] == '{') {  // a subscript names, "S_{MBCN}"
+      std::size_t close = matching_brace(s, i + 1);
+      i = close == std::string::npos ? i + 1 : close + 1;
+      continue;
+    }
     if (!is_alpha(s[i])) {
       ++i;
       continue;
