@@ -14,7 +14,7 @@ PACKAGES=(
   libtorch-dev libopenblas-dev libgloo-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libsentencepiece-dev sentencepiece libpcre2-dev libicu-dev libgtest-dev
-  python3 python3-torch python3-sentencepiece python3-numpy
+  python3 python3-torch python3-sentencepiece python3-numpy python3-jinja2
 )
 # Node.js and npm run the reference tokenizer in the tests; a machine may already have
 # them from elsewhere (e.g. nodesource's nodejs, which bundles npm and conflicts with Debian's).

@@ -37,7 +37,8 @@ TEST(Cli, HelpOnEverySubcommand) {
       {"score", {"--reward", "--input", "--output"}},
       {"gen-data", {"--n", "--seed", "--output"}},
       {"plot", {"--output"}},
-      {"merge", {"--model", "--adapter", "--output"}}};
+      {"merge", {"--model", "--adapter", "--output"}},
+      {"template", {"--model", "--input", "--output", "--chat-template", "--date"}}};
   auto top = run_r1train("--help");
   ASSERT_EQ(top.exit_code, 0) << top.output;
   const auto listed_from = top.output.find("Subcommands:");
