@@ -20,6 +20,7 @@ train() {  # train NAME [--set ...]: prints "step_s update_s peak_gib" (means ov
   (cd "$root" && "$build/r1train" train --config configs/demo.yaml --set "model.path=$dir" --set "train.steps=$steps" \
     --set train.prompts_per_step=4 --set rollout.group_size=4 --set rollout.max_new_tokens=32 \
     --set train.micro_batch_size=8 --set eval.every=0 --set train.checkpoint_every=0 --set train.log_samples_every=0 \
+    --set grpo.ref_sync_every=0 --set grpo.ref_mixup_alpha=0.6 --set grpo.entropy_coef=0 \
     --set "train.output_dir=$work/$name" "$@" > "$work/$name.log" 2>&1) || { cat "$work/$name.log" >&2; exit 1; }
   /usr/bin/python3 - "$work/$name/metrics.jsonl" <<'PY'
 import json, sys

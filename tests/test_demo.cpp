@@ -107,8 +107,9 @@ nlohmann::json summary_line(const std::string& output) {
 
 // A shortened configs/demo.yaml (40 steps instead of 200, same seed and settings) on the committed
 // base model, measured as the demo is: greedy `r1train eval` on the 200 held-out problems before,
-// and the trainer's own held-out evaluation after. Measured here: pass@1 0.005 -> 0.72, format
-// 0 -> 1.0, mean length 20 -> 63; in the rollouts, format 0.11 -> ~0.6 and reward 0.15 -> ~0.9.
+// and the trainer's own held-out evaluation after. Measured here: pass@1 0.005 -> 0.70, format
+// 0 -> 1.0, mean length 20 -> 63; in the rollouts (first three steps -> last three), format
+// 0.09 -> 0.71, reward 0.14 -> 0.91, accuracy 0.04 -> 0.20, length 24 -> 51.
 TEST(DemoRun, GrpoTeachesTheBaseToThinkAndAccuracyRises) {
   TempDir dir;
   const auto root = test::source_dir();

@@ -294,12 +294,16 @@ TEST(Lora, TrainingAndReloadingLeaveTheBaseBitIdentical) {
   }
 }
 
+// With LoRA the KL reference is the base model itself (the adapters off), which cannot be refreshed
+// toward the policy: the demo's LoRA runs keep a fixed reference, and no entropy term, as before.
+constexpr const char* kLoraDemo = " --set grpo.ref_sync_every=0 --set grpo.ref_mixup_alpha=0.6 --set grpo.entropy_coef=0 ";
+
 // The demo config for a few steps with LoRA r 8 on every linear layer.
 std::string lora_run(const fs::path& out, int steps, const std::string& extra = "") {
   return fmt::format("train --config '{}' --set train.steps={} --set eval.every=0 --set train.checkpoint_every=1 "
                      "--set train.log_samples_every=0 --set train.output_dir='{}' --set lora.r=8 --set lora.alpha=16 "
-                     "--set grpo.beta=0.04 --set optim.lr=2e-3 {}",
-                     (test::source_dir() / "configs/demo.yaml").string(), steps, out.string(), extra);
+                     "--set grpo.beta=0.04 --set optim.lr=2e-3 {} {}",
+                     (test::source_dir() / "configs/demo.yaml").string(), steps, out.string(), kLoraDemo, extra);
 }
 
 // W + scaling B A from the base's file and an adapter checkpoint's, as merge computes it.
@@ -385,8 +389,8 @@ TEST(LoraRun, DemoWithLoraMeetsTheDemoTargets) {
   auto r = test::run_r1train(fmt::format(
       "train --config '{}' --set train.steps=40 --set eval.every=40 --set train.checkpoint_every=0 "
       "--set train.log_samples_every=0 --set lora.r=16 --set lora.alpha=32 --set optim.lr=2e-3 "
-      "--set train.output_dir='{}'",
-      (test::source_dir() / "configs/demo.yaml").string(), (dir.path / "run").string()));
+      "--set train.output_dir='{}' {}",
+      (test::source_dir() / "configs/demo.yaml").string(), (dir.path / "run").string(), kLoraDemo));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   test::expect_demo_targets(dir.path / "run");
 }
@@ -394,8 +398,9 @@ TEST(LoraRun, DemoWithLoraMeetsTheDemoTargets) {
 // Bad LoRA input: exit 2 with the key, module or tensor named.
 TEST(LoraRun, BadLoraInputIsExit2WithTheProblemNamed) {
   test::TempDir dir;
-  const std::string config = fmt::format("--config '{}' --set train.output_dir='{}'",
-                                         (test::source_dir() / "configs/demo.yaml").string(), (dir.path / "x").string());
+  const std::string config = fmt::format("--config '{}' --set train.output_dir='{}' {}",
+                                         (test::source_dir() / "configs/demo.yaml").string(), (dir.path / "x").string(),
+                                         kLoraDemo);
   auto off = test::run_r1train("validate " + config + " --set lora.alpha=32");
   EXPECT_EQ(off.exit_code, 2) << off.output;
   EXPECT_NE(off.output.find("lora.r: is 0 (LoRA off) but other lora keys are set"), std::string::npos) << off.output;

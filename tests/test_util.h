@@ -80,7 +80,7 @@ inline double mean_of(const std::vector<nlohmann::json>& rows, std::size_t from,
 }
 
 // The demo's targets after 40 steps of configs/demo.yaml in `run` (eval.every=40): held-out
-// greedy pass@1 >= 0.5 and format >= 0.9 (from the base's 0.005 and 0), completions 20 tokens
+// greedy pass@1 >= 0.6 and format >= 0.9 (from the base's 0.005 and 0), completions 20 tokens
 // longer, and in the rollouts format +0.3, reward +0.5, accuracy +0.1, length +10 from the first
 // three steps to the last three.
 inline void expect_demo_targets(const std::filesystem::path& run) {
@@ -89,7 +89,7 @@ inline void expect_demo_targets(const std::filesystem::path& run) {
   const auto& before = evals[0];
   const auto& after = evals[1];
   EXPECT_EQ(after["step"], 40);
-  EXPECT_GE(after["pass@1"].get<double>(), 0.5) << "held-out accuracy " << before["pass@1"] << " -> " << after["pass@1"];
+  EXPECT_GE(after["pass@1"].get<double>(), 0.6) << "held-out accuracy " << before["pass@1"] << " -> " << after["pass@1"];
   EXPECT_GE(after["format_rate"].get<double>(), 0.9);
   EXPECT_GT(after["mean_length"].get<double>() - before["mean_length"].get<double>(), 20.0);
   auto rows = read_jsonl(run / "metrics.jsonl");
