@@ -320,3 +320,52 @@ TEST(ShippedConfigs, EveryConfigValidatesAndItsDataLoads) {
 
 }  // namespace
 }  // namespace r1
+
+namespace r1 {
+namespace {
+
+// model.path as a hub id: the snapshot refs/<revision> names in the local Hugging Face cache (a
+// cache laid out as huggingface_hub lays it out, made here); a missing model or revision is exit 2
+// naming the cache and the download command. An existing directory of that name wins.
+TEST(HubIds, ModelPathResolvesInTheLocalCache) {
+  test::TempDir dir;
+  const std::string hash = "0123456789abcdef0123456789abcdef01234567";
+  const auto repo = dir.path / "hub/models--acme--tiny-demo";
+  std::filesystem::create_directories(repo / "refs");
+  std::filesystem::create_directories(repo / "snapshots");
+  std::ofstream(repo / "refs/main") << hash;
+  std::filesystem::create_directory_symlink(test::source_dir() / "data/demo-base", repo / "snapshots" / hash);
+  const std::string env = "HF_HUB_CACHE='" + (dir.path / "hub").string() + "' ";
+  const std::string config = " --config '" + (test::source_dir() / "configs/demo.yaml").string() + "' --set data.train='" +
+                             (test::source_dir() / "data/demo-train.jsonl").string() + "' --set eval.data='" +
+                             (test::source_dir() / "data/demo-test.jsonl").string() + "'";
+  auto ok = test::run_command("cd '" + dir.path.string() + "' && " + env + "'" + R1_BINARY + "' validate" + config +
+                              " --set model.path=acme/tiny-demo");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find((repo / "snapshots" / hash).string()), std::string::npos) << ok.output;
+  auto by_commit = test::run_command("cd '" + dir.path.string() + "' && " + env + "'" + R1_BINARY + "' validate" + config +
+                                     " --set model.path=acme/tiny-demo --set model.revision=" + hash);
+  EXPECT_EQ(by_commit.exit_code, 0) << by_commit.output;
+  auto gen = test::run_command(env + "'" + R1_BINARY + "' generate --model acme/tiny-demo --prompt 'Q: 1+2=?' "
+                                     "--max-new-tokens 4");
+  EXPECT_EQ(gen.exit_code, 0) << gen.output;
+  auto no_rev = test::run_command("cd '" + dir.path.string() + "' && " + env + "'" + R1_BINARY + "' validate" + config +
+                                  " --set model.path=acme/tiny-demo --set model.revision=v2");
+  EXPECT_EQ(no_rev.exit_code, 2) << no_rev.output;
+  EXPECT_NE(no_rev.output.find("has no refs/v2"), std::string::npos) << no_rev.output;
+  auto missing = test::run_command("cd '" + dir.path.string() + "' && " + env + "'" + R1_BINARY + "' validate" + config +
+                                   " --set model.path=acme/absent");
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_NE(missing.output.find("models--acme--absent"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find("hf download acme/absent"), std::string::npos) << missing.output;
+  // An existing directory named like a hub id wins over the cache.
+  std::filesystem::create_directories(dir.path / "acme");
+  std::filesystem::create_directory_symlink(test::source_dir() / "data/demo-base", dir.path / "acme/tiny-demo");
+  auto local = test::run_command("cd '" + dir.path.string() + "' && " + env + "'" + R1_BINARY + "' validate" + config +
+                                 " --set model.path=acme/tiny-demo");
+  EXPECT_EQ(local.exit_code, 0) << local.output;
+  EXPECT_EQ(local.output.find("snapshots"), std::string::npos) << local.output;
+}
+
+}  // namespace
+}  // namespace r1

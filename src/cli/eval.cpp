@@ -8,6 +8,7 @@
 #include "r1/cli/commands.h"
 #include "r1/core/config.h"
 #include "r1/core/error.h"
+#include "r1/core/hub.h"
 #include "r1/core/output_file.h"
 #include "r1/eval/evaluate.h"
 #include "r1/generation/prompts.h"
@@ -73,7 +74,7 @@ void add_eval_command(CLI::App& app, Action& action) {
       } else if (a->model.empty() || a->data.empty() || !task_given) {
         throw InputError("eval needs --config F, or all of --model DIR --data FILE --task NAME");
       }
-      if (!a->model.empty()) config.model.path = a->model;
+      if (!a->model.empty()) config.model.path = resolve_model_dir(a->model, config.model.revision);
       if (!a->data.empty()) config.eval.data = a->data;
       if (task_given) config.eval.task = a->task;
       if (extract_given) config.eval.extract = a->extract;

@@ -8,6 +8,7 @@
 
 #include "r1/cli/commands.h"
 #include "r1/core/error.h"
+#include "r1/core/hub.h"
 #include "r1/core/output_file.h"
 #include "r1/core/jsonl.h"
 #include "r1/generation/generate.h"
@@ -193,7 +194,10 @@ void add_generate_command(CLI::App& app, Action& action) {
   sub->add_flag("--cuda-sync-check", args->cuda_sync_check, "")->group("");
   sub->callback([&action, args, max_new] {
     args->max_new_tokens_given = max_new->count() > 0;
-    action = [args] { return run_generate(*args); };
+    action = [args] {
+      args->model = resolve_model_dir(args->model);  // a hub id: its snapshot in the local cache
+      return run_generate(*args);
+    };
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include "r1/cli/commands.h"
 #include "r1/core/error.h"
+#include "r1/core/hub.h"
 #include "r1/core/strings.h"
 #include "r1/model/decoder.h"
 #include "r1/model/lora.h"
@@ -201,7 +202,12 @@ void add_inspect_command(CLI::App& app, Action& action) {
   sub->add_option("--device", args->device, "")->group("");
   add_choice_option(sub, "--dtype", args->dtype, "")->group("");
   sub->add_option("--tokens", args->tokens, "")->group("")->check(at_least(1));
-  sub->callback([&action, args] { action = [args] { return inspect(*args); }; });
+  sub->callback([&action, args] {
+    action = [args] {
+      args->model = resolve_model_dir(args->model);  // a hub id: its snapshot in the local cache
+      return inspect(*args);
+    };
+  });
 }
 
 }  // namespace r1::cli

@@ -2,6 +2,7 @@
 
 #include "r1/cli/commands.h"
 #include "r1/core/error.h"
+#include "r1/core/hub.h"
 #include "r1/model/decoder.h"
 #include "r1/model/lora.h"
 
@@ -42,7 +43,12 @@ void add_merge_command(CLI::App& app, Action& action) {
   sub->add_option("--adapter", args->adapter, "Adapter directory (adapter_config.json, adapter_model.safetensors)")
       ->required();
   sub->add_option("--output,-o", args->output, "Directory to write the merged model to")->required();
-  sub->callback([&action, args] { action = [args] { return merge(*args); }; });
+  sub->callback([&action, args] {
+    action = [args] {
+      args->model = resolve_model_dir(args->model);  // a hub id: its snapshot in the local cache
+      return merge(*args);
+    };
+  });
 }
 
 }  // namespace r1::cli

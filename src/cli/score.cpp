@@ -6,6 +6,7 @@
 
 #include "r1/cli/commands.h"
 #include "r1/core/error.h"
+#include "r1/core/hub.h"
 #include "r1/core/output_file.h"
 #include "r1/core/jsonl.h"
 #include "r1/rewards/reward_set.h"
@@ -125,7 +126,7 @@ int bench(const std::vector<RewardConfig>& configs, const std::vector<Row>& rows
 int score(const ScoreOptions& o) {
   auto configs = parse_reward_list(o);
   RewardSet set(configs);  // checks every reward (e.g. the command program) before reading input
-  const auto tokenizer = o.model.empty() ? nullptr : Tokenizer::load(o.model);
+  const auto tokenizer = o.model.empty() ? nullptr : Tokenizer::load(resolve_model_dir(o.model));
   auto rows = read_rows(o.input, tokenizer.get());
   if (o.bench) return bench(configs, rows, o.max_new_tokens);
   OutputFile out = o.output.empty() ? OutputFile::standard_output() : OutputFile(o.output);

@@ -6,6 +6,7 @@
 
 #include "r1/cli/commands.h"
 #include "r1/core/error.h"
+#include "r1/core/hub.h"
 #include "r1/core/output_file.h"
 #include "r1/tokenizer/chat_template.h"
 #include "r1/tokenizer/tokenizer.h"
@@ -28,7 +29,9 @@ long long parse_date(const std::string& date) {
   return static_cast<long long>(timegm(&tm));
 }
 
-int run_template(const TemplateOptions& o) {
+int run_template(const TemplateOptions& given) {
+  TemplateOptions o = given;
+  o.model = resolve_model_dir(o.model);
   auto chat = o.chat_template.empty() ? ChatTemplate::load(o.model)
                                       : std::optional<ChatTemplate>(ChatTemplate::from_file(o.chat_template, o.model));
   if (!chat)

@@ -7,6 +7,7 @@
 
 #include "r1/cli/commands.h"
 #include "r1/core/error.h"
+#include "r1/core/hub.h"
 #include "r1/core/output_file.h"
 #include "r1/tokenizer/tokenizer.h"
 
@@ -52,7 +53,7 @@ std::vector<int> parse_ids(const std::string& line, const std::string& where) {
 }
 
 int run_tokenize(const TokenizeOptions& o) {
-  auto tok = Tokenizer::load(o.tokenizer);
+  auto tok = Tokenizer::load(resolve_model_dir(o.tokenizer));
   if (!o.input.empty() && std::filesystem::is_directory(o.input))
     throw InputError("--input " + o.input + ": is a directory; give a text file (one input per line)");
   OutputFile out = OutputFile::standard_output();

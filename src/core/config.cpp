@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "r1/core/error.h"
+#include "r1/core/hub.h"
 #include "r1/core/strings.h"
 #include "r1/core/text_distance.h"
 
@@ -69,7 +70,8 @@ struct Field {
 // the run-defining lines, so a new field is one line here plus its struct member.
 template <class V>
 void visit(V& v, ModelConfig& c) {
-  v("path", c.path, {"Hugging Face directory: config.json, *.safetensors, tokenizer.json or tokenizer.model (required)"});
+  v("path", c.path, {"Hugging Face directory: config.json, *.safetensors, tokenizer.json or tokenizer.model (required); or a hub id (`Qwen/Qwen2.5-1.5B`) found in the local Hugging Face cache (`HF_HUB_CACHE`, `HF_HOME/hub`, `~/.cache/huggingface/hub`; nothing is downloaded). An existing path wins"});
+  v("revision", c.revision, {"a hub id's revision: a branch or tag the cache has in `refs/`, or a 40-hex commit"});
   v("dtype", c.dtype, {"parameters' dtype; `auto` is bfloat16 on CUDA and float32 on the CPU (the one rule of every command)"});
   v("device", c.device, {"`auto` | `cpu` | `cuda` | `cuda:N` (`auto`: CUDA when available)", kFree});
 }
@@ -1118,6 +1120,12 @@ std::vector<std::string> check_config(const ConfigSource& source, Config& out, C
     resolve_path(c.data.train, base);
     resolve_path(c.eval.data, base);
     resolve_path(c.sft.data, base);
+  }
+  try {
+    c.model.path = resolve_model_dir(c.model.path, c.model.revision);
+  } catch (const InputError& e) {
+    rep.problems.push_back("model.path: " + std::string(e.what()));
+    return rep.problems;
   }
   Rules rules{&rep, &root};
   check_values(c, use, rules);

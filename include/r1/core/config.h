@@ -12,7 +12,9 @@
 namespace r1 {
 
 struct ModelConfig {
-  std::string path;                 // Hugging Face directory: config.json, *.safetensors, tokenizer
+  std::string path;                 // Hugging Face directory: config.json, *.safetensors, tokenizer;
+                                    // or a hub id (ORG/NAME) found in the local Hugging Face cache
+  std::string revision = "main";    // a hub id's revision: a branch or tag in refs/, or a commit
   Dtype dtype = Dtype::Auto;        // auto (bfloat16 on CUDA, float32 on CPU) | float32 | bfloat16 | float16
   std::string device = "auto";      // auto | cpu | cuda | cuda:N
 };
