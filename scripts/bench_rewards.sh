@@ -21,9 +21,9 @@ py=/usr/bin/python3
 "$py" - "$n" "$data" "$tmp" <<'PY'
 import json, sys, itertools
 n, data, tmp = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-def write(name, rows):
+def write(name, rows, count=None):
     with open(f"{tmp}/{name}.jsonl", "w") as f:
-        for r in itertools.islice(itertools.cycle(rows), n):
+        for r in itertools.islice(itertools.cycle(rows), count or n):
             f.write(json.dumps(r) + "\n")
 math = [json.loads(l) for l in open(f"{data}/math500_test.jsonl")]
 write("math", [{"prompt": "Q", "completion": f"<think>\n{m['solution']}\n</think>\n<answer>{m['answer']}</answer>",
@@ -39,7 +39,7 @@ mat = "\\begin{pmatrix}" + "\\\\".join("&".join(str(r * c) for c in range(30)) f
 hard = [nested, "10^{10^{10}}", "2^{2^{2^{2^{2^{2}}}}}", "9999999999!", "(" * 10000, "x" * 10000,
         "+".join(str(i % 10) for i in range(3000)), ",".join(str(i) for i in range(2000)),
         "\\pm ".join(str(i) for i in range(20)), mat + "\\cdot" + mat, "\\sqrt{" * 300 + "2" + "}" * 300]
-write("hard", [{"prompt": "Q", "completion": f"<answer>{h}</answer>", "answer": "1"} for h in hard])
+write("hard", [{"prompt": "Q", "completion": f"<answer>{h}</answer>", "answer": "1"} for h in hard], 10 * len(hard))
 cd = [json.loads(l) for l in open(f"{tmp}/cd.jsonl")]
 write("countdown", [{"prompt": "Q", "completion": f"<think>try</think>\n<answer>{c['solution'] + (' + 1' if i % 3 == 0 else '')}</answer>",
                      "answer": c["answer"], "numbers": c["numbers"], "target": c["target"]} for i, c in enumerate(cd)])
@@ -89,5 +89,5 @@ for spec in format:math tag_count:math math:math math:hard gsm8k:gsm8k countdown
     printf "%-10s %-10s %14.0f %14s %8s\n" "$reward" "$input" "$ours" - -
   fi
 done
-echo "($n completions per reward; c/s = completions per second, one thread)"
+echo "($n completions per reward, 110 for the adversarial set; c/s = completions per second, one thread)"
 echo "math verifier, slowest single check: $(slowest math math) ms on MATH-500 solutions, $(slowest math hard) ms on adversarial answers"
