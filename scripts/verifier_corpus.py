@@ -395,6 +395,14 @@ def bare(x):
     return THINK + "<answer>\n%s\n</answer>" % x
 
 
+def add_noted(c, cat, src, answer, eqs, noted, note_eq):
+    """Equivalent rewritings (duplicates dropped), then perturbations each with its own note."""
+    for e in dict.fromkeys(eqs):
+        c.add(cat, src, answer, boxed(e), True, note=note_eq)
+    for e, note in noted:
+        c.add(cat, src, answer, boxed(e), False, note=note)
+
+
 def add_pairs(c, cat, src, answer, eqs, neqs, note_eq="", note_ne="", wrap=boxed):
     for e in eqs:
         if isinstance(e, tuple) and e[0] == "boxes":
@@ -719,10 +727,7 @@ def gen(data_dir, seed):
             else:
                 nes.append(("%s %s %s %s %s" % (lo, "<" if lc else "\\le", var, "<" if hc else "\\le", hi),
                             "inequality strictness flipped"))
-        for e in dict.fromkeys(eqs):
-            c.add("relations_intervals", src, a, boxed(e), True, note="interval rewritten")
-        for e, note in nes:
-            c.add("relations_intervals", src, a, boxed(e), False, note=note)
+        add_noted(c, "relations_intervals", src, a, eqs, nes, "interval rewritten")
 
     # ---- equations
     for i, r in enumerate(math500):
@@ -762,10 +767,7 @@ def gen(data_dir, seed):
             if first is not None and first != 0:
                 q = list(el); q[0] = str(int(-first))
                 nes.append(("(%s)" % ", ".join(q), "sign change"))
-            for e in dict.fromkeys(eqs):
-                c.add("lists_sets", src, a, boxed(e), True, note="tuple rewritten")
-            for e, note in nes:
-                c.add("lists_sets", src, a, boxed(e), False, note=note)
+            add_noted(c, "lists_sets", src, a, eqs, nes, "tuple rewritten")
 
     # ---- functions / expressions in variables
     for i, r in enumerate(math500):
