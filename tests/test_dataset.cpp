@@ -79,7 +79,10 @@ TEST(Dataset, BadFilesNameLineAndFields) {
   EXPECT_NE(load_error("{\"q\": \"a\", \"label\": \"1\"}\n", {.prompt_field = "q"})
                 .find("d.jsonl:1: no answer field 'answer'; the line has: label, q"),
             std::string::npos);
-  EXPECT_NE(load_error("{\"prompt\": [1], \"answer\": \"1\"}\n").find("field 'prompt' is array"), std::string::npos);
+  EXPECT_NE(load_error("{\"prompt\": [1], \"answer\": \"1\"}\n")
+                .find("d.jsonl:1: prompt[0] is not a {\"role\": ..., \"content\": ...} message"),
+            std::string::npos);
+  EXPECT_NE(load_error("{\"prompt\": {\"a\": 1}, \"answer\": \"1\"}\n").find("field 'prompt' is object"), std::string::npos);
   EXPECT_NE(load_error("\n\n").find("no examples"), std::string::npos);
   EXPECT_THROW(Dataset::load_jsonl("/nonexistent/x.jsonl", DataConfig{}), InputError);
 }

@@ -100,7 +100,8 @@ void add_eval_command(CLI::App& app, Action& action) {
       Dataset data = Dataset::load_jsonl(config.eval.data, config.data);
       // A length the user set must fit with every prompt; the default only caps at the context.
       if (length_given || !a->config_file.empty())
-        check_dataset_fits_context(data, config.data.template_, *tokenizer, config.rollout.max_new_tokens,
+        check_dataset_fits_context(data, PromptRenderer(config.data, config.model.path), *tokenizer,
+                                   config.rollout.max_new_tokens,
                                    loaded.config.max_position_embeddings, "--max-new-tokens (rollout.max_new_tokens)");
       EvalOptions options = eval_options(config);
       options.generate.seed = a->seed;

@@ -83,6 +83,9 @@ void visit(V& v, DataConfig& c) {
   v("answer_field", c.answer_field, {"field holding the reference answer"});
   v("template", c.template_, {"prompt template: `r1_zero` | `countdown` | `chat` | `chatml` | `llama3` | `plain` | a string with `{prompt}` ([data.md](data.md))"});
   v("shuffle", c.shuffle, {"reshuffle each epoch, seeded by `train.seed`"});
+  v("system_prompt", c.system_prompt, {"`template: model`: a system turn put before each prompt's messages (a row whose messages start with one keeps its own)"});
+  v("chat_template", c.chat_template, {"`template: model`: a Jinja file to use instead of the model's chat template"});
+  v("chat_template_kwargs", c.chat_template_kwargs, {"`template: model`: extra variables for the chat template, e.g. `{enable_thinking: false}` (transformers' `chat_template_kwargs`)"});
 }
 
 template <class V>
@@ -257,7 +260,7 @@ struct KeyLister {
   template <class T>
   void operator()(const char* key, T& ref, const Field& = {}) {
     if constexpr (std::is_class_v<T> && !std::is_same_v<T, std::string> &&
-                  !std::is_same_v<T, std::vector<std::string>> &&
+                  !std::is_same_v<T, nlohmann::ordered_json> && !std::is_same_v<T, std::vector<std::string>> &&
                   !std::is_same_v<T, std::vector<double>> &&
                   !std::is_same_v<T, std::vector<RewardConfig>>) {
       KeyLister sub{prefix + key + ".", out};
@@ -363,6 +366,37 @@ std::string type_name() {
   return "a value";
 }
 
+// A YAML map as JSON: plain scalars typed as YAML reads them (true/false, null, numbers), quoted
+// ones kept as strings.
+nlohmann::ordered_json yaml_to_json(const YAML::Node& n) {
+  if (n.IsMap()) {
+    nlohmann::ordered_json o = nlohmann::ordered_json::object();
+    for (const auto& kv : n) o[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+    return o;
+  }
+  if (n.IsSequence()) {
+    nlohmann::ordered_json a = nlohmann::ordered_json::array();
+    for (const auto& e : n) a.push_back(yaml_to_json(e));
+    return a;
+  }
+  if (n.IsNull()) return nullptr;
+  const std::string& s = n.Scalar();
+  if (n.Tag() == "!") return s;  // quoted
+  if (s == "true" || s == "True") return true;
+  if (s == "false" || s == "False") return false;
+  if (s == "null" || s == "~") return nullptr;
+  long long i = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+  if (ec == std::errc() && p == s.data() + s.size()) return i;
+  try {
+    std::size_t used = 0;
+    double d = std::stod(s, &used);
+    if (used == s.size()) return d;
+  } catch (...) {
+  }
+  return s;
+}
+
 struct Parser {
   Reporter* rep;
   YAML::Node node;  // the map being read
@@ -381,6 +415,13 @@ struct Parser {
       parse_list(n, path, ref);
     } else if constexpr (std::is_same_v<T, std::vector<RewardConfig>>) {
       parse_rewards(n, path, ref);
+    } else if constexpr (std::is_same_v<T, nlohmann::ordered_json>) {
+      if (n.IsNull()) return;
+      if (!n.IsMap()) {
+        rep->add(path, n.Mark(), "expected a map of variables, e.g. {enable_thinking: false}, got " + describe(n));
+        return;
+      }
+      ref = yaml_to_json(n);
     } else if constexpr (std::is_class_v<T> && !std::is_same_v<T, std::string>) {
       if (n.IsNull()) return;  // an empty section keeps its defaults
       if (!n.IsMap()) {
@@ -504,6 +545,7 @@ std::string format_double(double d) { return fmt::format("{}", d); }
 template <class T>
 std::string scalar_text(const T& ref) {
   if constexpr (std::is_same_v<T, std::string>) return ref;
+  else if constexpr (std::is_same_v<T, nlohmann::ordered_json>) return ref.dump();
   else if constexpr (std::is_enum_v<T>) return std::string(option_name(ref));
   else if constexpr (std::is_same_v<T, double>) return format_double(ref);
   else if constexpr (std::is_same_v<T, bool>) return ref ? "true" : "false";
@@ -558,6 +600,10 @@ struct Emitter {
       *out << YAML::Flow << YAML::BeginSeq;
       for (double d : ref) *out << format_double(d);
       *out << YAML::EndSeq;
+    } else if constexpr (std::is_same_v<T, nlohmann::ordered_json>) {
+      *out << YAML::Flow << YAML::BeginMap;
+      for (const auto& [k, v] : ref.items()) *out << YAML::Key << k << YAML::Value << YAML::Load(v.dump());  // JSON is YAML
+      *out << YAML::EndMap;
     } else if constexpr (std::is_same_v<T, std::vector<RewardConfig>>) {
       *out << YAML::BeginSeq;
       for (auto& r : ref) {
@@ -721,6 +767,16 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
           "data.template",
           "'" + c.data.template_ + "' is neither one of " + option_list<TemplateName>(", ") +
               " nor a string containing {prompt}");
+  const bool model_template = c.data.template_ == "model";
+  r.check(model_template || c.data.system_prompt.empty(), "data.system_prompt",
+          "is set but data.template is '" + c.data.template_ + "'; a system turn needs the model's chat template "
+          "(data.template: model)");
+  r.check(model_template || c.data.chat_template.empty(), "data.chat_template",
+          "is set but data.template is '" + c.data.template_ + "'; set data.template: model");
+  r.check(model_template || c.data.chat_template_kwargs.empty(), "data.chat_template_kwargs",
+          "are set but data.template is '" + c.data.template_ + "'; set data.template: model");
+  r.check(c.data.chat_template.empty() || std::filesystem::is_regular_file(c.data.chat_template),
+          "data.chat_template", "file '" + c.data.chat_template + "' does not exist");
   r.check(!c.data.prompt_field.empty(), "data.prompt_field", "must not be empty");
   r.check(!c.data.answer_field.empty(), "data.answer_field", "must not be empty");
 
@@ -955,6 +1011,8 @@ struct ValueLister {
       }
     } else if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<double>>) {
       out->emplace_back(path, fmt::format("[{}]", fmt::join(ref, ", ")));
+    } else if constexpr (std::is_same_v<T, nlohmann::ordered_json>) {
+      out->emplace_back(path, ref.dump());
     } else if constexpr (std::is_class_v<T> && !std::is_same_v<T, std::string>) {
       ValueLister sub{path + ".", out};
       visit(sub, ref);
@@ -984,6 +1042,7 @@ std::string type_text() {
   else if constexpr (std::is_same_v<T, double>) return "number";
   else if constexpr (std::is_same_v<T, std::vector<std::string>>) return "list of strings";
   else if constexpr (std::is_same_v<T, std::vector<double>>) return "list of numbers";
+  else if constexpr (std::is_same_v<T, nlohmann::ordered_json>) return "map";
   else if constexpr (std::is_enum_v<T>) {
     std::string out;
     for (const auto& o : option_table(T{})) out += (out.empty() ? "`" : " | `") + std::string(o.name) + "`";
@@ -1029,6 +1088,8 @@ struct ReferenceWriter {
         else items.push_back("\"" + x + "\"");
       }
       row(prefix + key, type_text<T>(), fmt::format("[{}]", fmt::join(items, ", ")), defines, meaning);
+    } else if constexpr (std::is_same_v<T, nlohmann::ordered_json>) {
+      row(prefix + key, type_text<T>(), ref.dump(), defines, meaning);
     } else if constexpr (std::is_class_v<T> && !std::is_same_v<T, std::string>) {
       *out += fmt::format("\n## `{}`\n\n{}.\n\n", key, sentence(f.meaning));
       *out += "| key | type | default | on resume | meaning |\n| --- | --- | --- | --- | --- |\n";
@@ -1120,6 +1181,7 @@ std::vector<std::string> check_config(const ConfigSource& source, Config& out, C
     resolve_path(c.data.train, base);
     resolve_path(c.eval.data, base);
     resolve_path(c.sft.data, base);
+    resolve_path(c.data.chat_template, base);
   }
   try {
     c.model.path = resolve_model_dir(c.model.path, c.model.revision);

@@ -1,5 +1,7 @@
 #include "r1/data/dataset.h"
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <random>
 
@@ -65,6 +67,22 @@ Dataset Dataset::load_jsonl(const std::filesystem::path& path, const DataConfig&
   read_jsonl(path, {.role = "the data file; check data.train / the path"}, [&](JsonlRow& line) {
     auto& row = line.value;
     const std::string& where = line.where;
+    Example ex;
+    // A conversational prompt: a list of {role, content} messages.
+    for (const auto& name : prompt_names) {
+      auto it = row.find(name);
+      if (it == row.end() || !it->is_array()) continue;
+      for (std::size_t m = 0; m < it->size(); ++m) {
+        const auto& msg = (*it)[m];
+        if (!msg.is_object() || !msg.contains("role") || !msg["role"].is_string() || !msg.contains("content"))
+          throw InputError(fmt::format("{}: {}[{}] is not a {{\"role\": ..., \"content\": ...}} message", where, name, m));
+        if (msg["role"] == "user" && msg["content"].is_string()) ex.prompt = msg["content"].get<std::string>();
+      }
+      if (it->empty()) throw InputError(where + ": " + name + " is an empty list of messages");
+      ex.messages = *it;
+      row[name] = ex.prompt;  // read below as the plain prompt (its last user turn)
+      break;
+    }
     auto prompt = find_field(row, prompt_names, where);
     if (!prompt)
       throw InputError(where + ": no prompt field '" + config.prompt_field + "'; the line has: " + field_list(row) +
@@ -73,7 +91,6 @@ Dataset Dataset::load_jsonl(const std::filesystem::path& path, const DataConfig&
     if (!answer)
       throw InputError(where + ": no answer field '" + config.answer_field + "'; the line has: " + field_list(row) +
                        "; set data.answer_field");
-    Example ex;
     ex.prompt = std::move(prompt->text);
     ex.answer = parse_gsm8k_answer(answer->text);
     ex.index = ds.examples_.size();

@@ -67,6 +67,9 @@ std::string apply_template(const std::string& template_name_or_text, const std::
       case TemplateName::Chat:
       case TemplateName::ChatMl: return chatml(prompt);
       case TemplateName::Llama3: return llama3(prompt);
+      case TemplateName::Model:
+        throw InputError("data.template: model renders with the model's chat template (PromptRenderer), which "
+                         "this caller does not have");
     }
   }
   if (t.find("{prompt}") != std::string::npos || t.find("{question}") != std::string::npos)

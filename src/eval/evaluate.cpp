@@ -69,7 +69,7 @@ EvalOptions eval_options(const Config& config) {
   EvalOptions options;
   options.task = config.eval.task;
   options.extract = config.eval.extract;
-  options.template_name = config.data.template_;
+  options.prompts = std::make_shared<const PromptRenderer>(config.data, config.model.path);
   options.max_problems = config.eval.max_problems;
   options.generate = rollout_generate_options(config.rollout);
   options.generate.group_size = config.eval.num_samples;
@@ -89,7 +89,7 @@ EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& 
   for (std::size_t i = options.first; i < last; ++i) {
     ProblemResult r;
     r.index = i;
-    r.prompt = apply_template(options.template_name, data[i].prompt);
+    r.prompt = options.prompts->render(data[i]);
     r.answer = data[i].answer;
     prompts.push_back(encode_prompt(tokenizer, r.prompt));
     report.problems.push_back(std::move(r));

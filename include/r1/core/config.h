@@ -1,6 +1,8 @@
 // Typed run configuration: YAML parsed once (default < file < --set) into structs with defaults.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -23,8 +25,12 @@ struct DataConfig {
   std::string train;                    // training prompts, JSONL
   std::string prompt_field = "prompt";  // e.g. question, problem
   std::string answer_field = "answer";  // e.g. solution
-  std::string template_ = "r1_zero";    // r1_zero | countdown | chat | plain | a string with {prompt}
+  std::string template_ = "r1_zero";    // r1_zero | countdown | chat | plain | model | a string with {prompt}
   bool shuffle = true;                  // reshuffle every epoch, seeded by train.seed
+  std::string system_prompt;            // template model: a system turn put first (unless a row has one)
+  std::string chat_template;            // template model: a Jinja file instead of the model's template
+  nlohmann::ordered_json chat_template_kwargs = nlohmann::ordered_json::object();  // template model:
+                                        // extra template variables, e.g. {enable_thinking: false}
 };
 
 struct RolloutConfig {

@@ -234,7 +234,7 @@ constexpr auto option_table(FinishReason) {
 }
 
 // The named prompt templates (data.template may also be a text with {prompt}).
-enum class TemplateName { R1Zero, Countdown, Plain, Chat, ChatMl, Llama3 };
+enum class TemplateName { R1Zero, Countdown, Plain, Chat, ChatMl, Llama3, Model };
 constexpr auto option_table(TemplateName) {
   using E = TemplateName;
   return std::array{
@@ -244,6 +244,7 @@ constexpr auto option_table(TemplateName) {
       OptionInfo<E>{E::Chat, "chat", "the ChatML format (as chatml)"},
       OptionInfo<E>{E::ChatMl, "chatml", "<|im_start|>user ... <|im_start|>assistant"},
       OptionInfo<E>{E::Llama3, "llama3", "the Llama 3 chat format"},
+      OptionInfo<E>{E::Model, "model", "the model's own chat template (tokenizer_config.json or chat_template.jinja)"},
   };
 }
 

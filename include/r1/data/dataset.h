@@ -13,7 +13,10 @@
 namespace r1 {
 
 struct Example {
-  std::string prompt;         // the raw question (apply_template makes the model's input)
+  std::string prompt;         // the raw question (apply_template makes the model's input); for a
+                              // message list, its last user turn
+  nlohmann::json messages;    // the prompt as TRL's conversational format ([{role, content}, ...]);
+                              // null for a plain string prompt
   std::string answer;         // the reference; a GSM8K "... #### N" solution becomes "N"
   nlohmann::json metadata;    // every other field of the line (e.g. countdown numbers, target)
   std::size_t index = 0;      // 0-based position in the file
@@ -23,7 +26,7 @@ struct Example {
 class Dataset {
  public:
   // Reads one JSON object per line (blank lines skipped). The prompt comes from
-  // config.prompt_field, the answer from config.answer_field; with the default names the fields
+  // config.prompt_field (a string, a number, or a list of {role, content} messages), the answer from config.answer_field; with the default names the fields
   // question/problem and solution are accepted too. Numbers are accepted as answers. InputError
   // (file:line) on malformed JSON, a missing field (naming the fields the line has) or no examples.
   static Dataset load_jsonl(const std::filesystem::path& path, const DataConfig& config);

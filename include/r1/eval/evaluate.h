@@ -9,6 +9,7 @@
 #include "r1/core/config.h"
 #include "r1/data/dataset.h"
 #include "r1/generation/generate.h"
+#include "r1/generation/prompts.h"
 #include "r1/model/decoder.h"
 #include "r1/tokenizer/tokenizer.h"
 
@@ -17,7 +18,7 @@ namespace r1 {
 struct EvalOptions {
   EvalTask task = EvalTask::Math;        // verifier: math | gsm8k | countdown | exact | choice
   MathExtract extract = MathExtract::Tagged;  // math: where the final answer is (tagged | any)
-  std::string template_name = "r1_zero";  // prompt template
+  std::shared_ptr<const PromptRenderer> prompts;  // the prompt text of each problem (data.template)
   int max_problems = 0;                  // 0 = all
   // k samples per problem (group_size), length, batch, sampling (temperature 0 = greedy), stop
   // strings, seed, progress; first_prompt_index is set from `first`.

@@ -2,13 +2,36 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "r1/core/config.h"
 #include "r1/data/dataset.h"
+#include "r1/tokenizer/chat_template.h"
 #include "r1/tokenizer/tokenizer.h"
 
 namespace r1 {
+
+// A dataset example as the model's prompt text: data.template, or with `model` the model's own
+// chat template (data.chat_template instead when set) over the row's messages (a plain prompt is
+// one user turn), data.system_prompt first, add_generation_prompt, data.chat_template_kwargs.
+class PromptRenderer {
+ public:
+  // InputError when data.template is `model` and neither the model directory nor
+  // data.chat_template has a chat template.
+  PromptRenderer(const DataConfig& data, const std::filesystem::path& model_dir);
+  // InputError naming the row (FILE:LINE) when the template raises, or when the row is a message
+  // list and data.template is not `model`.
+  std::string render(const Example& ex) const;
+
+ private:
+  std::string template_;
+  std::string system_prompt_;
+  nlohmann::ordered_json kwargs_;
+  std::shared_ptr<const ChatTemplate> chat_;
+};
 
 // Token ids of a templated prompt, with the tokenizer's special tokens (BOS when it adds one),
 // but a single BOS when the template text already starts with it (e.g. the llama3 chat format).
@@ -22,7 +45,7 @@ void check_fits_context(int64_t prompt_tokens, int64_t max_new_tokens, int64_t c
 // Every example of `data`, templated and encoded, checked with check_fits_context (its FILE:LINE
 // named), before any work: one long row must not take a run down hours in. Prompts longer than the
 // context are refused rather than cut or skipped: either would change the experiment unseen.
-void check_dataset_fits_context(const Dataset& data, const std::string& template_name_or_text,
+void check_dataset_fits_context(const Dataset& data, const PromptRenderer& prompts,
                                 const Tokenizer& tokenizer, int64_t max_new_tokens, int64_t context,
                                 const std::string& max_new_tokens_key);
 

@@ -12,6 +12,7 @@
 #include "r1/core/config.h"
 #include "r1/data/dataset.h"
 #include "r1/dist/world.h"
+#include "r1/generation/prompts.h"
 #include "r1/model/decoder.h"
 #include "r1/rewards/reward_set.h"
 #include "r1/rl/grpo.h"
@@ -124,6 +125,7 @@ class Trainer {
   RewardSet rewards_;
   LoadedModel policy_;
   std::shared_ptr<Tokenizer> tokenizer_;
+  PromptRenderer prompts_;  // data.template (the model's chat template with `model`)
   KlReference reference_;  // grpo.beta's KL reference (a frozen copy, or the base under LoRA)
   std::optional<Dataset> eval_data_;  // when eval.every > 0
   std::vector<torch::Tensor> trainable_;  // the model's parameters, or the LoRA adapters'
