@@ -1,5 +1,7 @@
 #include "r1/core/hub.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <vector>
