@@ -99,11 +99,10 @@ void add_eval_command(CLI::App& app, Action& action) {
       auto tokenizer = Tokenizer::load(config.model.path);
       Dataset data = Dataset::load_jsonl(config.eval.data, config.data);
       // A length the user set must fit with every prompt; the default only caps at the context.
-      if (length_given || !a->config_file.empty())
-        check_dataset_fits_context(data, PromptRenderer(config.data, config.model.path), *tokenizer,
-                                   config.rollout.max_new_tokens,
-                                   loaded.config.max_position_embeddings, "--max-new-tokens (rollout.max_new_tokens)");
       EvalOptions options = eval_options(config);
+      if (length_given || !a->config_file.empty())
+        check_dataset_fits_context(data, *options.prompts, *tokenizer, config.rollout.max_new_tokens,
+                                   loaded.config.max_position_embeddings, "--max-new-tokens (rollout.max_new_tokens)");
       options.generate.seed = a->seed;
       options.generate.progress = true;
       torch::NoGradGuard no_grad;

@@ -65,11 +65,11 @@ ProblemResult problem_from_json(const nlohmann::json& j) {
   return r;
 }
 
-EvalOptions eval_options(const Config& config) {
+EvalOptions eval_options(const Config& config, std::shared_ptr<const PromptRenderer> prompts) {
   EvalOptions options;
   options.task = config.eval.task;
   options.extract = config.eval.extract;
-  options.prompts = std::make_shared<const PromptRenderer>(config.data, config.model.path);
+  options.prompts = prompts ? std::move(prompts) : std::make_shared<const PromptRenderer>(config.data, config.model.path);
   options.max_problems = config.eval.max_problems;
   options.generate = rollout_generate_options(config.rollout);
   options.generate.group_size = config.eval.num_samples;

@@ -62,18 +62,6 @@ void remove_command(std::string& s, std::string_view name, std::string_view with
   }
 }
 
-std::size_t matching_brace(std::string_view s, std::size_t open) {
-  int depth = 0;
-  for (std::size_t i = open; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 1 < s.size()) {
-      ++i;
-      continue;
-    }
-    if (s[i] == '{') ++depth;
-    if (s[i] == '}' && --depth == 0) return i;
-  }
-  return std::string::npos;
-}
 
 // \text{...}-like commands become their content, set apart by spaces.
 constexpr std::array<std::string_view, 13> kTextCommands = {
@@ -1752,6 +1740,19 @@ bool is_plain_decimal(std::string_view s) {
 }
 
 }  // namespace
+
+std::size_t matching_brace(std::string_view s, std::size_t open) {
+  int depth = 0;
+  for (std::size_t i = open; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      ++i;
+      continue;
+    }
+    if (s[i] == '{') ++depth;
+    if (s[i] == '}' && --depth == 0) return i;
+  }
+  return std::string::npos;
+}
 
 MathCheck compare_math_answers(std::string_view predicted, std::string_view reference,
                                const MathCompareOptions& options) {

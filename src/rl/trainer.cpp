@@ -42,15 +42,15 @@ Trainer::Trainer(Config config, ResumeOptions resume, Communicator* comm)
       rewards_(config_.rewards),
       policy_(load_model(run_.model_source(), resolve_dtype(config_.model.dtype, device_), device_)),
       tokenizer_(Tokenizer::load(run_.model_source())),
-      prompts_(config_.data, config_.model.path),
+      prompts_(std::make_shared<const PromptRenderer>(config_.data, config_.model.path)),
       reference_(config_, run_.checkpoint(), policy_.model, device_) {
   started_ = std::chrono::steady_clock::now();
   const int64_t context = policy_.config.max_position_embeddings;
-  check_dataset_fits_context(dataset_, prompts_, *tokenizer_, config_.rollout.max_new_tokens, context,
+  check_dataset_fits_context(dataset_, *prompts_, *tokenizer_, config_.rollout.max_new_tokens, context,
                              "rollout.max_new_tokens");
   if (config_.eval.every > 0) {
     eval_data_ = Dataset::load_jsonl(config_.eval.data, config_.data);  // read once, for every eval
-    check_dataset_fits_context(*eval_data_, prompts_, *tokenizer_, config_.rollout.max_new_tokens,
+    check_dataset_fits_context(*eval_data_, *prompts_, *tokenizer_, config_.rollout.max_new_tokens,
                                context, "rollout.max_new_tokens");
   }
   policy_.model->set_gradient_checkpointing(config_.train.gradient_checkpointing);
@@ -174,7 +174,7 @@ RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_pro
     const std::size_t idx = indices[k];
     PromptGroup g;
     g.example_index = idx;
-    g.prompt_text = prompts_.render(dataset_[idx]);
+    g.prompt_text = prompts_->render(dataset_[idx]);
     g.prompt_ids = encode_prompt(*tokenizer_, g.prompt_text);
     prompt_ids.push_back(g.prompt_ids);
     batch.groups.push_back(std::move(g));
@@ -441,7 +441,7 @@ std::vector<torch::Tensor> Trainer::attach_lora() {
 }
 
 void Trainer::evaluate(int64_t step) {
-  EvalOptions options = eval_options(config_);
+  EvalOptions options = eval_options(config_, prompts_);  // the template loaded once, at start-up
   // Each rank evaluates its share of the problems; rank 0 summarises all of them.
   std::size_t problems = eval_data_->size();
   if (options.max_problems > 0) problems = std::min(problems, static_cast<std::size_t>(options.max_problems));

@@ -61,8 +61,9 @@ struct EvalReport {
 
 // Options from a run config: the rollout's generation settings (rollout_generate_options: length,
 // batch, sampling, stop strings) with eval.num_samples samples per problem at eval.temperature
-// (-1: greedy for one sample, else 1.0) and eval.top_p, seeded with train.seed.
-EvalOptions eval_options(const Config& config);
+// (-1: greedy for one sample, else 1.0) and eval.top_p, seeded with train.seed; `prompts` renders
+// the problems (made from data.template and model.path when not given).
+EvalOptions eval_options(const Config& config, std::shared_ptr<const PromptRenderer> prompts = nullptr);
 
 EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options);
 

@@ -27,6 +27,9 @@ struct MathCheck {
   bool over_budget = false;  // the budget ran out (counted as the reward's failure)
 };
 
+// Index of the '}' closing the '{' at `open` (a backslash escapes the next character), or npos.
+std::size_t matching_brace(std::string_view s, std::size_t open);
+
 // Whether `predicted` (a final answer, without the <answer> tags or \boxed) equals `reference`.
 MathCheck compare_math_answers(std::string_view predicted, std::string_view reference,
                                const MathCompareOptions& options = {});

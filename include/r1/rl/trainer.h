@@ -125,7 +125,7 @@ class Trainer {
   RewardSet rewards_;
   LoadedModel policy_;
   std::shared_ptr<Tokenizer> tokenizer_;
-  PromptRenderer prompts_;  // data.template (the model's chat template with `model`)
+  std::shared_ptr<const PromptRenderer> prompts_;  // data.template (the model's chat template with `model`)
   KlReference reference_;  // grpo.beta's KL reference (a frozen copy, or the base under LoRA)
   std::optional<Dataset> eval_data_;  // when eval.every > 0
   std::vector<torch::Tensor> trainable_;  // the model's parameters, or the LoRA adapters'
