@@ -38,7 +38,8 @@ TEST(Cli, HelpOnEverySubcommand) {
       {"gen-data", {"--n", "--seed", "--output"}},
       {"plot", {"--output"}},
       {"merge", {"--model", "--adapter", "--output"}},
-      {"template", {"--model", "--input", "--output", "--chat-template", "--date"}}};
+      {"template", {"--model", "--input", "--output", "--chat-template", "--date"}},
+      {"tool", {"--config", "--set", "--input", "--output"}}};
   auto top = run_r1train("--help");
   ASSERT_EQ(top.exit_code, 0) << top.output;
   const auto listed_from = top.output.find("Subcommands:");

@@ -52,6 +52,7 @@ constexpr CommandKind kCommands[] = {
     {add_score_command, false, false},      {add_gen_data_command, false, false}, {add_tokenize_command, false, false},
     {add_inspect_command, true, false},     {add_generate_command, true, false}, {add_sft_command, true, true},
     {add_plot_command, false, false},       {add_merge_command, true, false},    {add_template_command, false, false},
+    {add_tool_command, false, false},
 };
 
 // Adds every command to `app`; returns each subcommand's kind.

@@ -236,6 +236,29 @@ void visit(V& v, SftConfig& c) {
 }
 
 template <class V>
+void visit(V& v, ToolConfig& c) {
+  v("name", c.name, {"how calls, metrics and `r1train tool` name the tool (required, unique)"});
+  v("kind", c.kind, {"`python`: the call is Python code run in the sandbox; `command`: a program started once, fed one JSON line per call ([tools.md](tools.md))"});
+  v("command", c.command, {"python: the interpreter, an absolute path (default `/usr/bin/python3`); command: the program and its arguments (required)"});
+  v("start", c.start, {"what opens a call; \"\" = the kind's: ```` ```python ```` (python), `<tool_call>` (command)"});
+  v("stop", c.stop, {"what closes a call; \"\" = the kind's: ```` ``` ```` (python), `</tool_call>` (command)"});
+  v("output_template", c.output_template, {"how the answer is appended, `{output}` standing for it; \"\" = the kind's: ToRL's output block (python), the answer as is (command)"});
+  v("timeout_s", c.timeout_s, {"command: seconds the program may take for one answer"});
+}
+
+template <class V>
+void visit(V& v, SandboxConfig& c) {
+  v("cpu_seconds", c.cpu_seconds, {"CPU seconds of the code (RLIMIT_CPU); 0 = unlimited"});
+  v("wall_seconds", c.wall_seconds, {"wall-clock seconds of one call; past it everything the call started is killed"});
+  v("memory_mb", c.memory_mb, {"address space of the code (RLIMIT_AS); 0 = unlimited"});
+  v("max_processes", c.max_processes, {"processes and threads of the code (RLIMIT_NPROC of its own uid; needs root); 0 = no limit"});
+  v("max_file_mb", c.max_file_mb, {"largest file the code may write (RLIMIT_FSIZE) and the size of its working directory"});
+  v("max_output_bytes", c.max_output_bytes, {"stdout and stderr kept; past it the code is killed and its output cut"});
+  v("network", c.network, {"`deny`: no network (an own network namespace); `allow`: the host's"});
+  v("filesystem", c.filesystem, {"`isolated`: read-only outside the code's fresh working directory; `open`: writable wherever its uid may"});
+}
+
+template <class V>
 void visit(V& v, Config& c) {
   v("model", c.model, {"the base model", kDefinesAll});
   v("data", c.data, {"the training prompts and how they become prompts", kDefinesGrpo});
@@ -248,7 +271,13 @@ void visit(V& v, Config& c) {
   v("sft", c.sft, {"`r1train sft`, next-token training ([training.md](training.md))", kDefinesSft});
   v("lora", c.lora, {"LoRA adapters ([lora.md](lora.md))", kDefinesGrpo});
   v("dist", c.dist, {"several processes ([distributed.md](distributed.md))", kFree});
+  v("tools", c.tools, {"tools the policy may call during its rollouts, and `r1train tool` runs ([tools.md](tools.md))", kDefinesGrpo});
+  v("sandbox", c.sandbox, {"where model-written code runs ([tools.md](tools.md#the-sandbox))", kFree});
 }
+
+// The lists of entries, each entry a struct with its own keys: rewards and tools.
+template <class T>
+constexpr bool is_entry_list_v = std::is_same_v<T, std::vector<RewardConfig>> || std::is_same_v<T, std::vector<ToolConfig>>;
 
 namespace {
 
@@ -262,11 +291,11 @@ struct KeyLister {
     if constexpr (std::is_class_v<T> && !std::is_same_v<T, std::string> &&
                   !std::is_same_v<T, nlohmann::ordered_json> && !std::is_same_v<T, std::vector<std::string>> &&
                   !std::is_same_v<T, std::vector<double>> &&
-                  !std::is_same_v<T, std::vector<RewardConfig>>) {
+                  !is_entry_list_v<T>) {
       KeyLister sub{prefix + key + ".", out};
       visit(sub, ref);
-    } else if constexpr (std::is_same_v<T, std::vector<RewardConfig>>) {
-      RewardConfig r;
+    } else if constexpr (is_entry_list_v<T>) {
+      typename T::value_type r;
       KeyLister sub{prefix + key + "[].", out};
       visit(sub, r);
     } else {
@@ -413,8 +442,8 @@ struct Parser {
       parse_list(n, path, ref);
     } else if constexpr (std::is_same_v<T, std::vector<double>>) {
       parse_list(n, path, ref);
-    } else if constexpr (std::is_same_v<T, std::vector<RewardConfig>>) {
-      parse_rewards(n, path, ref);
+    } else if constexpr (is_entry_list_v<T>) {
+      parse_entries(n, path, ref);
     } else if constexpr (std::is_same_v<T, nlohmann::ordered_json>) {
       if (n.IsNull()) return;
       if (!n.IsMap()) {
@@ -470,18 +499,32 @@ struct Parser {
     out = items;
   }
 
-  void parse_rewards(const YAML::Node& n, const std::string& path, std::vector<RewardConfig>& out) {
-    if (!n.IsSequence()) {
-      rep->add(path, n.Mark(),
-               "expected a list of {name, weight} entries, e.g. [{name: format, weight: 1.0}], got " +
-                   describe(n));
+  template <class E>
+  void parse_entries(const YAML::Node& n, const std::string& path, std::vector<E>& out) {
+    constexpr bool reward = std::is_same_v<E, RewardConfig>;
+    const char* example = reward ? "{name: format, weight: 1.0}" : "{name: python, kind: python}";
+    if (n.IsNull() && !reward) {
+      out.clear();
       return;
     }
-    std::vector<RewardConfig> items;
+    if (!n.IsSequence()) {
+      rep->add(path, n.Mark(), fmt::format("expected a list of entries, e.g. [{}], got {}", example, describe(n)));
+      return;
+    }
+    std::vector<E> items;
     for (std::size_t i = 0; i < n.size(); ++i) {
       std::string ipath = fmt::format("{}[{}]", path, i);
-      RewardConfig r;
-      if (n[i].IsScalar()) {  // "- math" is shorthand for {name: math}
+      E r;
+      if constexpr (!reward) {
+        if (!n[i].IsMap()) {
+          rep->add(ipath, n[i].Mark(), fmt::format("expected {}, got {}", example, describe(n[i])));
+          continue;
+        }
+        Parser sub{rep, n[i], ipath + ".", {}};
+        visit(sub, r);
+        sub.finish();
+        if (!n[i]["name"]) rep->add(ipath + ".name", n[i].Mark(), "missing; every tool needs a name");
+      } else if (n[i].IsScalar()) {  // "- math" is shorthand for {name: math}
         if (!parse_value(n[i], r.name))
           rep->add(ipath + ".name", n[i].Mark(), unknown_option_message<RewardKind>(n[i].Scalar()));
       } else if (n[i].IsMap()) {
@@ -604,11 +647,12 @@ struct Emitter {
       *out << YAML::Flow << YAML::BeginMap;
       for (const auto& [k, v] : ref.items()) *out << YAML::Key << k << YAML::Value << YAML::Load(v.dump());  // JSON is YAML
       *out << YAML::EndMap;
-    } else if constexpr (std::is_same_v<T, std::vector<RewardConfig>>) {
+    } else if constexpr (is_entry_list_v<T>) {
       *out << YAML::BeginSeq;
       for (auto& r : ref) {
         *out << YAML::Flow << YAML::BeginMap;
-        Emitter entry{out, runs & defines, only_defining, /*reward_entry=*/true};
+        // A reward shows its set keys only (a key it does not read is an error); a tool all of them.
+        Emitter entry{out, runs & defines, only_defining, std::is_same_v<T, std::vector<RewardConfig>>};
         visit(entry, r);
         *out << YAML::EndMap;
       }
@@ -755,6 +799,39 @@ bool valid_device(const std::string& d) {
   return std::all_of(d.begin() + 5, d.end(), ::isdigit);
 }
 
+void check_tools(const Config& c, ConfigUse use, Rules& r) {
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < c.tools.size(); ++i) {
+    const auto& t = c.tools[i];
+    const std::string p = fmt::format("tools[{}]", i);
+    r.check(!t.name.empty(), p + ".name", "is empty; name the tool (calls and metrics use it)");
+    r.check(t.name.empty() || names.insert(t.name).second, p + ".name",
+            "'" + t.name + "' names two tools; give each its own name");
+    if (t.kind == ToolKind::Command)
+      r.check(!t.command.empty(), p + ".command", "is empty; a command tool needs its program, e.g. command: python3 env.py");
+    else
+      r.check(t.command.empty() || t.command[0] == '/', p + ".command",
+              "'" + t.command + "': the python tool's interpreter must be an absolute path (the sandbox has no PATH "
+              "search), e.g. /usr/bin/python3");
+    r.check(t.output_template.empty() || t.output_template.find("{output}") != std::string::npos,
+            p + ".output_template", "has no {output}: the tool's answer would be dropped");
+    r.check(t.timeout_s > 0, p + ".timeout_s", fmt::format("is {}; must be > 0", t.timeout_s));
+  }
+  const auto& s = c.sandbox;
+  r.check(s.wall_seconds > 0, "sandbox.wall_seconds", fmt::format("is {}; must be > 0", s.wall_seconds));
+  r.check(s.cpu_seconds >= 0, "sandbox.cpu_seconds", fmt::format("is {}; must be >= 0 (0 = unlimited)", s.cpu_seconds));
+  r.check(s.memory_mb >= 0, "sandbox.memory_mb", fmt::format("is {}; must be >= 0 (0 = unlimited)", s.memory_mb));
+  r.check(s.max_processes >= 0, "sandbox.max_processes",
+          fmt::format("is {}; must be >= 0 (0 = no limit)", s.max_processes));
+  r.check(s.max_file_mb >= 1, "sandbox.max_file_mb", fmt::format("is {}; must be >= 1", s.max_file_mb));
+  r.check(s.max_output_bytes >= 1, "sandbox.max_output_bytes", fmt::format("is {}; must be >= 1", s.max_output_bytes));
+  // Said, not pretended: the rollout engine does not yet pause a row for a call.
+  r.check(use != ConfigUse::Train || c.tools.empty(), "tools",
+          "training with tools is not built yet: the rollout engine does not pause a completion for a tool call "
+          "(multi-turn rollouts are the next step of this feature); `r1train tool --config F --input CALLS.jsonl` "
+          "runs the configured tools on recorded calls. Remove tools: to train");
+}
+
 void check_values(const Config& c, ConfigUse use, Rules& r) {
   r.check(!(c.model.dtype == Dtype::Float16 && c.model.device == "cpu"), "model.dtype",
           "float16 does not run on the CPU (libtorch has no float16 matrix multiply there); use float32 or bfloat16");
@@ -793,6 +870,7 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
     r.check(!ro.stop[i].empty(), fmt::format("rollout.stop[{}]", i), "empty stop string");
   }
 
+  check_tools(c, use, r);
   r.check(!c.rewards.empty(), "rewards", "no rewards configured; add e.g. [{name: format}, {name: math}]");
   for (std::size_t i = 0; i < c.rewards.size(); ++i) {
     const auto& rw = c.rewards[i];
@@ -1004,7 +1082,7 @@ struct ValueLister {
   template <class T>
   void operator()(const char* key, T& ref, const Field& = {}) {
     const std::string path = prefix + key;
-    if constexpr (std::is_same_v<T, std::vector<RewardConfig>>) {
+    if constexpr (is_entry_list_v<T>) {
       for (std::size_t i = 0; i < ref.size(); ++i) {
         ValueLister sub{fmt::format("{}[{}].", path, i), out};
         visit(sub, ref[i]);
@@ -1072,13 +1150,16 @@ struct ReferenceWriter {
     if (f.read_by != kAllRewards) {
       meaning += fmt::format(" (read by `{}`)", fmt::join(reader_names(f.read_by), "`, `"));
     }
-    if constexpr (std::is_same_v<T, std::vector<RewardConfig>>) {
+    if constexpr (is_entry_list_v<T>) {
+      constexpr bool reward = std::is_same_v<T, std::vector<RewardConfig>>;
       std::vector<std::string> names;
-      for (const auto& r : ref) names.push_back(fmt::format("{{name: {}}}", option_name(r.name)));
+      if constexpr (reward)
+        for (const auto& r : ref) names.push_back(fmt::format("{{name: {}}}", option_name(r.name)));
       *out += fmt::format("\n## `{}`\n\n{}. Each entry of the list takes the keys below.\n\n", key, sentence(f.meaning));
       *out += "| key | type | default | on resume | meaning |\n| --- | --- | --- | --- | --- |\n";
-      row(key, "list of reward entries", fmt::format("[{}]", fmt::join(names, ", ")), defines, "the rewards, summed with their weights");
-      RewardConfig entry;
+      row(key, reward ? "list of reward entries" : "list of tool entries", fmt::format("[{}]", fmt::join(names, ", ")),
+          defines, reward ? "the rewards, summed with their weights" : "the tools; none: rollouts are single-turn");
+      typename T::value_type entry;
       ReferenceWriter sub{prefix + key + ".", defines, out};
       visit(sub, entry);
     } else if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<double>>) {

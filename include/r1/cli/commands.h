@@ -46,6 +46,7 @@ void add_score_command(CLI::App& app, Action& action);
 void add_gen_data_command(CLI::App& app, Action& action);
 void add_tokenize_command(CLI::App& app, Action& action);
 void add_template_command(CLI::App& app, Action& action);
+void add_tool_command(CLI::App& app, Action& action);
 void add_inspect_command(CLI::App& app, Action& action);
 void add_generate_command(CLI::App& app, Action& action);
 void add_sft_command(CLI::App& app, Action& action);

@@ -71,6 +71,30 @@ struct RewardConfig {
   PercentMode percent = PercentMode::Both;  // math, cosine: what "50\%" equals (both | fraction | number)
 };
 
+// A tool the policy may call during its rollouts (`tools:`): what it wrote between `start` and
+// `stop` is the call; the tool's answer, put into `output_template`, is appended to the completion.
+struct ToolConfig {
+  std::string name;                  // how calls, metrics and `r1train tool` name it
+  ToolKind kind = ToolKind::Python;  // python | command
+  std::string command;               // python: the interpreter (default /usr/bin/python3); command: PROGRAM [ARGS...]
+  std::string start;                 // call opener; "" = the kind's ("```python" | "<tool_call>")
+  std::string stop;                  // call closer; "" = the kind's ("```" | "</tool_call>")
+  std::string output_template;       // "" = the kind's ("\n```output\n{output}\n```\n" | "{output}")
+  double timeout_s = 30.0;           // command: seconds to wait for one answer
+};
+
+// Where model-written code runs (tools of kind python).
+struct SandboxConfig {
+  double cpu_seconds = 10.0;     // RLIMIT_CPU of the code
+  double wall_seconds = 10.0;    // wall clock; past it everything the call started is killed
+  int memory_mb = 1024;          // RLIMIT_AS; 0 = unlimited
+  int max_processes = 64;        // RLIMIT_NPROC of the code's own uid (needs root); 0 = no limit
+  int max_file_mb = 16;          // RLIMIT_FSIZE and the working directory's size
+  int max_output_bytes = 16384;  // stdout + stderr kept; past it the code is killed
+  SandboxNetwork network = SandboxNetwork::Deny;           // deny | allow
+  SandboxFilesystem filesystem = SandboxFilesystem::Isolated;  // isolated | open
+};
+
 struct GrpoConfig {
   LossType loss_type = LossType::Dapo;   // grpo | bnpo | dr_grpo | dapo | cispo | sapo
   double epsilon = 0.2;                  // lower clip: ratio >= 1 - epsilon
@@ -187,6 +211,8 @@ struct Config {
   SftConfig sft;
   LoraConfig lora;
   DistConfig dist;
+  std::vector<ToolConfig> tools;
+  SandboxConfig sandbox;
 };
 
 // Where a config came from, for error messages.

@@ -162,6 +162,34 @@ constexpr auto option_table(RewardKind) {
   };
 }
 
+// Built-in tool kinds (tools[].kind).
+enum class ToolKind { Python, Command };
+constexpr auto option_table(ToolKind) {
+  using E = ToolKind;
+  return std::array{
+      OptionInfo<E>{E::Python, "python", "the call is Python code, run in the sandbox; its output comes back"},
+      OptionInfo<E>{E::Command, "command", "a program started once, fed one JSON line per call, answering one"},
+  };
+}
+
+enum class SandboxNetwork { Deny, Allow };
+constexpr auto option_table(SandboxNetwork) {
+  using E = SandboxNetwork;
+  return std::array{
+      OptionInfo<E>{E::Deny, "deny", "no network: an own network namespace"},
+      OptionInfo<E>{E::Allow, "allow", "the host's network"},
+  };
+}
+
+enum class SandboxFilesystem { Isolated, Open };
+constexpr auto option_table(SandboxFilesystem) {
+  using E = SandboxFilesystem;
+  return std::array{
+      OptionInfo<E>{E::Isolated, "isolated", "read-only outside the code's working directory"},
+      OptionInfo<E>{E::Open, "open", "writable wherever the code's uid may write"},
+  };
+}
+
 // The verifiers that grade evaluation (their final-answer extraction and equivalence).
 enum class EvalTask { Math, Gsm8k, Countdown, Exact, Choice };
 constexpr auto option_table(EvalTask) {
