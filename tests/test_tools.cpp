@@ -18,6 +18,9 @@
 
 #include "r1/core/config.h"
 #include "r1/core/error.h"
+#include "r1/generation/generate.h"
+#include "r1/model/decoder.h"
+#include "r1/rl/batch.h"
 #include "r1/tools/tools.h"
 #include "test_util.h"
 
@@ -294,11 +297,213 @@ TEST(Tools, ConfigChecksAndTheTrainingRefusal) {
   EXPECT_EQ(r2.exit_code, 2);
   for (const char* expected : {"tools[0].kind: unknown value 'ruby'", "sandbox.network: unknown value 'maybe'"})
     EXPECT_NE(r2.output.find(expected), std::string::npos) << expected << "\n" << r2.output;
-  // Training with tools is refused, saying what is missing, not run as if single-turn.
-  auto good = dir.write("good.yaml", "tools:\n  - {name: python, kind: python}\n");
+  auto good = dir.write("good.yaml", "tools:\n  - {name: python, kind: python}\nrollout:\n  max_turns: 2\n");
   auto t = test::run_r1train("validate --config " + good.string() + flags);
-  EXPECT_EQ(t.exit_code, 2) << t.output;
-  EXPECT_NE(t.output.find("training with tools is not built yet"), std::string::npos) << t.output;
+  EXPECT_EQ(t.exit_code, 0) << t.output;
+  EXPECT_NE(t.output.find("max_turns: 2"), std::string::npos) << t.output;
+}
+
+// Multi-turn rollouts on a tiny model, with bracket text ("[12][7]") so that a call is simply a
+// model token: start "[", stop "]" make every model token a call, and the tool answers with three
+// tokens derived from it. Each completion is then: model token, 3 tool tokens, ... until the call
+// past max_turns ends it.
+std::string bracket_text(const std::vector<int>& ids) {
+  std::string s;
+  for (int id : ids) s += "[" + std::to_string(id) + "]";
+  return s;
+}
+
+std::vector<int> bracket_ids(const std::string& text) {
+  std::vector<int> ids;
+  for (std::size_t at = text.find('['); at != std::string::npos; at = text.find('[', at + 1))
+    ids.push_back(std::stoi(text.substr(at + 1)));
+  return ids;
+}
+
+TEST(MultiTurn, ToolAnswersAreFedIntoTheSameRowAndLogProbsStayExact) {
+  TempDir dir;
+  auto env = dir.write("echo.py",
+                       "import json, sys\n"
+                       "for line in sys.stdin:\n"
+                       "    k = int(json.loads(line)['call'])\n"
+                       "    print(json.dumps({'output': '[%d][%d][%d]' % ((k * 7) % 97, k % 89, 5)}), flush=True)\n");
+  ToolBox tools({ToolConfig{.name = "echo", .kind = ToolKind::Command, .command = "/usr/bin/python3 " + env.string(),
+                            .start = "[", .stop = "]", .output_template = "{output}"}},
+                SandboxConfig{});
+  auto loaded = load_model(test::source_dir() / "tests/fixtures/models/qwen3_qknorm", torch::kFloat32, torch::kCPU);
+  const std::vector<std::vector<int>> prompts = {{3, 4, 5, 6, 7, 8}, {100}, {250, 251, 252}};
+  GenerateOptions o;
+  o.group_size = 3;
+  o.max_new_tokens = 12;
+  o.sampling.temperature = 0.7;
+  o.seed = 5;
+  o.batch_size = 4;  // 9 completions through 4 slots: refills while rows wait for the tool
+  o.tools = &tools;
+  o.max_turns = 2;
+  o.tool_workers = 2;
+  o.encode = bracket_ids;
+  const TextDecoder decode = bracket_text;
+  auto completions = generate(loaded.model, decode, {}, prompts, o);
+  ASSERT_EQ(completions.size(), 9u);
+  torch::NoGradGuard no_grad;
+  for (const auto& c : completions) {
+    SCOPED_TRACE(::testing::Message() << "prompt " << c.prompt_index << " sample " << c.sample);
+    // m t t t m t t t m: the third call is past max_turns.
+    ASSERT_EQ(c.token_ids.size(), 9u);
+    EXPECT_EQ(c.finish_reason, FinishReason::MaxTurns);
+    EXPECT_EQ(c.from_tool, (std::vector<uint8_t>{0, 1, 1, 1, 0, 1, 1, 1, 0}));
+    EXPECT_EQ(c.model_tokens(), 3);
+    ASSERT_EQ(c.turns.size(), 2u);
+    for (int turn = 0; turn < 2; ++turn) {
+      const int k = c.token_ids[static_cast<std::size_t>(4 * turn)];  // the call: the model's token
+      EXPECT_EQ(c.turns[static_cast<std::size_t>(turn)].call, std::to_string(k));
+      EXPECT_EQ(c.turns[static_cast<std::size_t>(turn)].first_token, 4 * turn + 1);
+      EXPECT_EQ(c.turns[static_cast<std::size_t>(turn)].tokens, 3);
+      const std::vector<int> answer(c.token_ids.begin() + 4 * turn + 1, c.token_ids.begin() + 4 * turn + 4);
+      EXPECT_EQ(answer, (std::vector<int>{(k * 7) % 97, k % 89, 5}));  // as answered, never re-encoded
+    }
+    // The log-probs recorded while sampling equal a teacher-forced forward over the whole
+    // trajectory, tool tokens included, at every model token across turns.
+    const auto& p = prompts[static_cast<std::size_t>(c.prompt_index)];
+    std::vector<int64_t> seq(p.begin(), p.end());
+    seq.insert(seq.end(), c.token_ids.begin(), c.token_ids.end());
+    auto ids = torch::tensor(seq, torch::kInt64).unsqueeze(0);
+    auto logp = torch::log_softmax(loaded.model->logits(ids, torch::ones_like(ids))[0] / 0.7, -1);  // [T, V]
+    for (std::size_t i = 0; i < c.token_ids.size(); ++i) {
+      if (c.tool_token(i)) {
+        EXPECT_EQ(c.logprobs[i], 0.f);
+        continue;
+      }
+      const float want = logp[static_cast<int64_t>(p.size() + i - 1)][c.token_ids[i]].item<float>();
+      EXPECT_NEAR(c.logprobs[i], want, 1e-4) << "token " << i;
+    }
+  }
+
+  // Training sees the model's tokens only: the completion mask is 0 on the tools' tokens.
+  RolloutBatch batch;
+  for (std::size_t g = 0; g < prompts.size(); ++g) {
+    PromptGroup group;
+    group.prompt_ids = prompts[g];
+    for (const auto& c : completions)
+      if (static_cast<std::size_t>(c.prompt_index) == g) group.samples.push_back({c, {}, 0, 0});
+    batch.groups.push_back(std::move(group));
+  }
+  auto tb = make_training_batch(sample_refs(batch), 0, /*mask_truncated=*/false, torch::kCPU);
+  const auto refs = sample_refs(batch);
+  for (std::size_t i = 0; i < refs.size(); ++i)
+    for (std::size_t j = 0; j < 9; ++j)
+      EXPECT_EQ(tb.completion_mask[static_cast<int64_t>(i)][static_cast<int64_t>(j)].item<float>(),
+                refs[i].sample->completion.tool_token(j) ? 0.f : 1.f);
+  // And the ranks' exchange keeps turns and masks.
+  auto back = rollout_from_json(rollout_to_json(batch));
+  EXPECT_EQ(back.groups[1].samples[2].completion.from_tool, batch.groups[1].samples[2].completion.from_tool);
+  EXPECT_EQ(back.groups[1].samples[2].completion.turns[1].call, batch.groups[1].samples[2].completion.turns[1].call);
+}
+
+// An answer that holds the stop string or a marker does not end the completion or make a call:
+// only the model's own turn is looked at.
+TEST(MultiTurn, StopStringsAndCallsAreLookedForInTheModelsTurnOnly) {
+  TempDir dir;
+  auto env = dir.write("stopper.py",
+                       "import json, sys\n"
+                       "for line in sys.stdin:\n"
+                       "    print(json.dumps({'output': '[42][43]'}), flush=True)\n");
+  // The call: a model token "[K]" (start "[", stop "]"); the answer spells "[42][43]", which holds
+  // the stop string "[43]" and complete calls.
+  ToolBox tools({ToolConfig{.name = "t", .kind = ToolKind::Command, .command = "/usr/bin/python3 " + env.string(),
+                            .start = "[", .stop = "]", .output_template = "{output}"}},
+                SandboxConfig{});
+  auto loaded = load_model(test::source_dir() / "tests/fixtures/models/qwen3_qknorm", torch::kFloat32, torch::kCPU);
+  GenerateOptions o;
+  o.group_size = 2;
+  o.max_new_tokens = 6;
+  o.max_turns = 1;
+  o.sampling.temperature = 0;
+  o.stop = {"[43]"};
+  o.tools = &tools;
+  o.encode = bracket_ids;
+  const TextDecoder decode = bracket_text;
+  auto completions = generate(loaded.model, decode, {}, {{3, 4, 5}}, o);
+  for (const auto& c : completions) {
+    // m, 42, 43 (not a stop: the tool's), m (a call past max_turns, unless it is 43 itself: a stop).
+    ASSERT_GE(c.token_ids.size(), 4u);
+    EXPECT_EQ(c.token_ids[1], 42);
+    EXPECT_EQ(c.token_ids[2], 43);
+    EXPECT_EQ(c.token_ids.size(), 4u);
+    EXPECT_EQ(c.finish_reason, c.token_ids[3] == 43 ? FinishReason::Stop : FinishReason::MaxTurns);
+  }
+}
+
+}  // namespace
+}  // namespace r1
+
+namespace r1 {
+namespace {
+
+// GRPO with a tool on the committed demo model: its scratchpad (<think>...</think>) is the call,
+// a command tool answers; the run logs the tools' metrics and turns, and resumes exactly.
+TEST(MultiTurn, TrainingWithAToolLogsTurnsAndResumesExactly) {
+  TempDir dir;
+  const auto root = test::source_dir();
+  auto env = dir.write("checker.py",
+                       "import json, sys\n"
+                       "for line in sys.stdin:\n"
+                       "    call = json.loads(line)['call']\n"
+                       "    print(json.dumps({'output': ' (%d chars)' % len(call)}), flush=True)\n");
+  std::string config = test::read_file(root / "configs/demo.yaml");
+  config += "tools:\n  - {name: checker, kind: command, command: /usr/bin/python3 " + env.string() +
+            ", start: \"<think>\", stop: \"</think>\"}\n";
+  auto file = dir.write("demo-tools.yaml", config);
+  auto train = [&](const fs::path& out, const std::string& extra) {
+    return test::run_r1train("train --config " + file.string() + " --set model.path=" + (root / "data/demo-base").string() +
+                             " --set data.train=" + (root / "data/demo-train.jsonl").string() +
+                             " --set eval.every=0 --set train.steps=4 --set train.prompts_per_step=4"
+                             " --set rollout.group_size=4 --set train.checkpoint_every=2 --set train.log_samples_every=1"
+                             " --set train.output_dir=" + out.string() + " " + extra);
+  };
+  auto straight = train(dir.path / "straight", "");
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  EXPECT_NE(straight.output.find("tools: checker"), std::string::npos) << straight.output;
+  auto metrics = test::read_jsonl(dir.path / "straight" / "metrics.jsonl");
+  ASSERT_EQ(metrics.size(), 4u);
+  double calls = 0;
+  for (const auto& m : metrics) {
+    for (const char* key : {"tools/calls_mean", "tools/error_rate", "tools/timeout_rate", "tools/seconds", "turns/mean",
+                            "completions/mean_tool_tokens", "completions/mean_model_tokens"})
+      EXPECT_TRUE(m.contains(key)) << key;
+    calls += m["tools/calls_mean"].get<double>();
+    EXPECT_EQ(m["tools/error_rate"], 0.0);
+  }
+  EXPECT_GT(calls, 0.0) << "the demo model thinks in <think> blocks: it should have called the tool";
+  // samples.jsonl shows each turn: the call, the answer, where its tokens are.
+  bool saw_turn = false;
+  for (const auto& s : test::read_jsonl(dir.path / "straight" / "samples.jsonl")) {
+    ASSERT_TRUE(s.contains("turns"));
+    for (const auto& t : s["turns"]) {
+      saw_turn = true;
+      EXPECT_EQ(t["tool"], "checker");
+      EXPECT_EQ(t["output"], " (" + std::to_string(t["call"].get<std::string>().size()) + " chars)");
+      EXPECT_NE(s["completion"].get<std::string>().find(t["output"].get<std::string>()), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(saw_turn);
+  // Exact resume with tools on: two steps, stop, two more = four straight.
+  ASSERT_EQ(train(dir.path / "split", "--set train.steps=2").exit_code, 0);
+  auto resumed = train(dir.path / "split", "--resume auto");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  auto split = test::read_jsonl(dir.path / "split" / "metrics.jsonl");
+  ASSERT_EQ(split.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto a = metrics[i], b = split[i];
+    for (auto* m : {&a, &b})
+      for (auto it = m->begin(); it != m->end();) {
+        const auto& k = it.key();
+        const bool timing = k.rfind("timing/", 0) == 0 || k.rfind("throughput/", 0) == 0 || k.rfind("memory/", 0) == 0 ||
+                            k == "tools/seconds";
+        it = timing ? m->erase(it) : std::next(it);
+      }
+    EXPECT_EQ(a.dump(), b.dump()) << "step " << i + 1;
+  }
 }
 
 }  // namespace

@@ -99,6 +99,10 @@ void visit(V& v, RolloutConfig& c) {
   v("repetition_penalty", c.repetition_penalty, {"1 = off"});
   v("stop", c.stop, {"stop strings; the completion ends right after one"});
   v("batch_size", c.batch_size, {"completions decoded together (>= group_size)", kFree});
+  v("max_turns", c.max_turns, {"with tools: calls per completion; a call past it ends the completion (finish reason `max_turns`) ([tools.md](tools.md))"});
+  v("max_tool_output_tokens", c.max_tool_output_tokens, {"with tools: tokens of one answer put back; a longer one loses its middle"});
+  v("max_total_tokens", c.max_total_tokens, {"with tools: model and tool tokens of a completion; 0 = max_new_tokens + max_turns x max_tool_output_tokens (max_new_tokens bounds the model's own tokens)"});
+  v("tool_workers", c.tool_workers, {"with tools: calls run at once while the other rows decode", kFree});
 }
 
 template <class V>
@@ -799,7 +803,7 @@ bool valid_device(const std::string& d) {
   return std::all_of(d.begin() + 5, d.end(), ::isdigit);
 }
 
-void check_tools(const Config& c, ConfigUse use, Rules& r) {
+void check_tools(const Config& c, Rules& r) {
   std::set<std::string> names;
   for (std::size_t i = 0; i < c.tools.size(); ++i) {
     const auto& t = c.tools[i];
@@ -817,6 +821,15 @@ void check_tools(const Config& c, ConfigUse use, Rules& r) {
             p + ".output_template", "has no {output}: the tool's answer would be dropped");
     r.check(t.timeout_s > 0, p + ".timeout_s", fmt::format("is {}; must be > 0", t.timeout_s));
   }
+  const auto& ro = c.rollout;
+  r.check(ro.max_turns >= 0, "rollout.max_turns", fmt::format("is {}; must be >= 0", ro.max_turns));
+  r.check(ro.max_tool_output_tokens >= 1, "rollout.max_tool_output_tokens",
+          fmt::format("is {}; must be >= 1", ro.max_tool_output_tokens));
+  r.check(ro.max_total_tokens == 0 || ro.max_total_tokens >= ro.max_new_tokens, "rollout.max_total_tokens",
+          fmt::format("is {} but rollout.max_new_tokens is {}: the total holds the model's own tokens too; set it >= "
+                      "max_new_tokens, or 0",
+                      ro.max_total_tokens, ro.max_new_tokens));
+  r.check(ro.tool_workers >= 1, "rollout.tool_workers", fmt::format("is {}; must be >= 1", ro.tool_workers));
   const auto& s = c.sandbox;
   r.check(s.wall_seconds > 0, "sandbox.wall_seconds", fmt::format("is {}; must be > 0", s.wall_seconds));
   r.check(s.cpu_seconds >= 0, "sandbox.cpu_seconds", fmt::format("is {}; must be >= 0 (0 = unlimited)", s.cpu_seconds));
@@ -825,11 +838,6 @@ void check_tools(const Config& c, ConfigUse use, Rules& r) {
           fmt::format("is {}; must be >= 0 (0 = no limit)", s.max_processes));
   r.check(s.max_file_mb >= 1, "sandbox.max_file_mb", fmt::format("is {}; must be >= 1", s.max_file_mb));
   r.check(s.max_output_bytes >= 1, "sandbox.max_output_bytes", fmt::format("is {}; must be >= 1", s.max_output_bytes));
-  // Said, not pretended: the rollout engine does not yet pause a row for a call.
-  r.check(use != ConfigUse::Train || c.tools.empty(), "tools",
-          "training with tools is not built yet: the rollout engine does not pause a completion for a tool call "
-          "(multi-turn rollouts are the next step of this feature); `r1train tool --config F --input CALLS.jsonl` "
-          "runs the configured tools on recorded calls. Remove tools: to train");
 }
 
 void check_values(const Config& c, ConfigUse use, Rules& r) {
@@ -870,7 +878,7 @@ void check_values(const Config& c, ConfigUse use, Rules& r) {
     r.check(!ro.stop[i].empty(), fmt::format("rollout.stop[{}]", i), "empty stop string");
   }
 
-  check_tools(c, use, r);
+  check_tools(c, r);
   r.check(!c.rewards.empty(), "rewards", "no rewards configured; add e.g. [{name: format}, {name: math}]");
   for (std::size_t i = 0; i < c.rewards.size(); ++i) {
     const auto& rw = c.rewards[i];

@@ -65,8 +65,11 @@ ProblemResult problem_from_json(const nlohmann::json& j) {
   return r;
 }
 
-EvalOptions eval_options(const Config& config, std::shared_ptr<const PromptRenderer> prompts) {
+EvalOptions eval_options(const Config& config, std::shared_ptr<const PromptRenderer> prompts,
+                         std::shared_ptr<ToolBox> tools) {
   EvalOptions options;
+  if (!tools && !config.tools.empty()) tools = std::make_shared<ToolBox>(config.tools, config.sandbox);
+  options.tools = std::move(tools);
   options.task = config.eval.task;
   options.extract = config.eval.extract;
   options.prompts = prompts ? std::move(prompts) : std::make_shared<const PromptRenderer>(config.data, config.model.path);
@@ -97,6 +100,12 @@ EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& 
   GenerateOptions gen = options.generate;
   gen.batch_size = std::max(gen.batch_size, gen.group_size);  // a problem's samples decode together
   gen.first_prompt_index = static_cast<int64_t>(options.first);
+  std::vector<std::string> prompt_texts;
+  if (options.tools) {
+    for (const auto& r : report.problems) prompt_texts.push_back(r.prompt);
+    gen.tools = options.tools.get();
+    gen.prompt_texts = &prompt_texts;
+  }
   auto completions = generate(model, tokenizer, prompts, gen);
 
   for (const auto& c : completions) {

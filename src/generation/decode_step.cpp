@@ -36,7 +36,7 @@ struct DecodeSlots::Cuda {
 };
 
 DecodeSlots::DecodeSlots(CausalLM& model, int64_t capacity_rows, int64_t capacity, const SamplingOptions& sampling,
-                         const std::vector<int>& end_ids)
+                         const std::vector<int>& end_ids, bool forcing)
     : model_(model), capacity_rows_(capacity_rows), capacity_(capacity), sampling_(sampling),
       device_(model->options().device()), cuda_(std::make_unique<Cuda>()) {
   const int64_t R = capacity_rows;
@@ -51,6 +51,7 @@ DecodeSlots::DecodeSlots(CausalLM& model, int64_t capacity_rows, int64_t capacit
   budget_ = torch::zeros({R}, i64);
   finished_ = torch::ones({R}, i64.dtype(torch::kBool));  // empty slots count as finished
   streams_ = torch::zeros({R, 2}, i64);
+  if (forcing) forced_ = torch::full({R}, -1, i64);
   if (sampling.repetition_penalty != 1.0) seen_ = torch::zeros({R, model->config().vocab_size}, i64.dtype(torch::kBool));
   out_ = torch::zeros({R, 3}, i64.dtype(torch::kFloat64));
   logits_ = torch::empty({R, model->config().vocab_size}, model->options());
@@ -142,17 +143,44 @@ void DecodeSlots::step_eager(int64_t rows, int64_t slots) {
   auto generated = first(generated_);
   auto seen = seen_.defined() ? first(seen_) : torch::Tensor();
   SampledTokens s = sample_tokens(logits, sampling_, sampling_uniforms(first(streams_), generated), seen);
+  auto ends = (s.tokens.unsqueeze(1) == enders_).any(1);  // [rows]
+  if (forced_.defined()) {  // a tool's answer: fed as given, never an end
+    auto forced = first(forced_);                          // [rows]
+    auto is_forced = forced.ge(0);                         // [rows]
+    s.tokens = torch::where(is_forced, forced, s.tokens);
+    s.logprobs = s.logprobs.masked_fill(is_forced, 0.0);
+    ends = (s.tokens.unsqueeze(1) == enders_).any(1).logical_and(is_forced.logical_not());
+  }
   if (seen.defined()) seen.scatter_(1, s.tokens.unsqueeze(1), true);
   auto live = first(finished_).logical_not().to(torch::kInt64);  // [rows]: finished slots stop advancing
   first(tokens_).copy_(s.tokens);
   first(slot_).add_(live);
   generated.add_(live);
-  auto ended = (s.tokens.unsqueeze(1) == enders_).any(1).logical_or(generated >= first(budget_));  // [rows]
+  auto ended = ends.logical_or(generated >= first(budget_));  // [rows]
   first(finished_).logical_or_(ended);
   // A NaN or +Inf logit makes the row's logsumexp, hence the chosen log-prob, NaN or infinite.
   auto nonfinite = torch::isfinite(s.logprobs).logical_not();  // [rows]
   first(out_).copy_(torch::stack({s.tokens.to(torch::kFloat64), s.logprobs.to(torch::kFloat64),
                                   nonfinite.to(torch::kFloat64)}, 1));
+}
+
+void DecodeSlots::set_forced(const std::vector<int64_t>& forced) {
+  TORCH_CHECK(forced_.defined() && static_cast<int64_t>(forced.size()) <= capacity_rows_, "DecodeSlots::set_forced");
+  forced_.narrow(0, 0, static_cast<int64_t>(forced.size())).copy_(to_device(forced, device_));
+}
+
+void DecodeSlots::pause(int64_t slot) {
+  TORCH_CHECK(forced_.defined(), "DecodeSlots::pause: not built for forcing");
+  finished_.index_fill_(0, to_device({slot}, device_), true);
+}
+
+void DecodeSlots::resume(int64_t slot, int64_t token, int64_t position, int64_t generated) {
+  TORCH_CHECK(forced_.defined() && position >= 0 && position < capacity_, "DecodeSlots::resume");
+  auto index = to_device({slot}, device_);
+  tokens_.index_fill_(0, index, token);
+  slot_.index_fill_(0, index, position);
+  generated_.index_fill_(0, index, generated);
+  finished_.index_fill_(0, index, false);
 }
 
 void DecodeSlots::launch(int64_t rows, int64_t slots) {

@@ -65,6 +65,7 @@ nlohmann::json rollout_to_json(const RolloutBatch& batch) {
       const auto& c = s.completion;
       samples.push_back({{"prompt_index", c.prompt_index}, {"sample", c.sample}, {"token_ids", c.token_ids},
                          {"logprobs", c.logprobs}, {"text", c.text}, {"finish", static_cast<int>(c.finish_reason)},
+                         {"from_tool", c.from_tool}, {"turns", turns_to_json(c.turns)},
                          {"scores", s.scores}, {"reward", s.reward}, {"advantage", s.advantage}});
     }
     groups.push_back({{"example_index", g.example_index}, {"prompt_text", g.prompt_text},
@@ -93,6 +94,8 @@ RolloutBatch rollout_from_json(const nlohmann::json& j) {
       s.completion.logprobs = js.at("logprobs").get<std::vector<float>>();
       s.completion.text = js.at("text").get<std::string>();
       s.completion.finish_reason = static_cast<FinishReason>(js.at("finish").get<int>());
+      s.completion.from_tool = js.at("from_tool").get<std::vector<uint8_t>>();
+      s.completion.turns = turns_from_json(js.at("turns"));
       s.scores = js.at("scores").get<std::vector<double>>();
       s.reward = js.at("reward").get<double>();
       s.advantage = js.at("advantage").get<double>();
@@ -157,7 +160,7 @@ TrainingBatch make_training_batch(const std::vector<SampleRef>& rows, int pad_id
       ids_a[i][p + static_cast<int64_t>(j)] = c.token_ids[j];
       attn_a[i][p + static_cast<int64_t>(j)] = 1;
       tgt_a[i][static_cast<int64_t>(j)] = c.token_ids[j];
-      mask_a[i][static_cast<int64_t>(j)] = counts ? 1.f : 0.f;
+      mask_a[i][static_cast<int64_t>(j)] = counts && !c.tool_token(j) ? 1.f : 0.f;  // the model's own tokens only
       if (j < c.logprobs.size()) sampler_a[i][static_cast<int64_t>(j)] = c.logprobs[j];
     }
     adv_a[i] = static_cast<float>(rows[i].sample->advantage);

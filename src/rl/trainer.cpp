@@ -40,6 +40,7 @@ Trainer::Trainer(Config config, ResumeOptions resume, Communicator* comm)
       dataset_(Dataset::load_jsonl(config_.data.train, config_.data)),
       sampler_(dataset_.size(), static_cast<uint64_t>(config_.train.seed), config_.data.shuffle),
       rewards_(config_.rewards),
+      tools_(config_.tools.empty() ? nullptr : std::make_shared<ToolBox>(config_.tools, config_.sandbox)),
       policy_(load_model(run_.model_source(), resolve_dtype(config_.model.dtype, device_), device_)),
       tokenizer_(Tokenizer::load(run_.model_source())),
       prompts_(std::make_shared<const PromptRenderer>(config_.data, config_.model.path)),
@@ -66,6 +67,12 @@ Trainer::Trainer(Config config, ResumeOptions resume, Communicator* comm)
     sampler_.restore(state_.data_cursor);
     optimizer_->load(*checkpoint);
     start_step_ = state_.step;
+  }
+  if (tools_) {
+    std::vector<std::string> names;
+    for (const auto& t : tools_->tools()) names.push_back(t.name);
+    spdlog::info("tools: {} (at most {} calls per completion)", fmt::join(names, ", "), config_.rollout.max_turns);
+    for (const auto& g : tools_->guarantees()) spdlog::info("sandbox: {}", g);
   }
   std::vector<std::string> logs = {"metrics.jsonl", "samples.jsonl"};
   if (config_.eval.every > 0) logs.push_back("eval.jsonl");
@@ -181,6 +188,12 @@ RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_pro
   }
   GenerateOptions options = rollout_generate_options(config_.rollout);
   options.seed = step_seed(static_cast<uint64_t>(config_.train.seed), step, round);
+  std::vector<std::string> prompt_texts;
+  if (tools_) {
+    for (const auto& g : batch.groups) prompt_texts.push_back(g.prompt_text);
+    options.tools = tools_.get();
+    options.prompt_texts = &prompt_texts;
+  }
   options.first_prompt_index = static_cast<int64_t>(first);  // sampling streams follow the global position
   GenerateStats generate_stats;
   options.stats = &generate_stats;
@@ -203,7 +216,7 @@ RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_pro
     const auto& ex = dataset_[g.example_index];
     for (const auto& s : g.samples)
       inputs.push_back({g.prompt_text, s.completion.text, ex.answer, ex.metadata,
-                        static_cast<int64_t>(s.completion.token_ids.size()), config_.rollout.max_new_tokens});
+                        s.completion.model_tokens(), config_.rollout.max_new_tokens});  // length rewards: the model's tokens
   }
   RewardScores scores = rewards_.score(inputs);
   const auto names = rewards_.names();
@@ -370,7 +383,7 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
   for (const auto& g : batch.groups)  // counted on the host: no device sync per micro-batch
     for (const auto& s : g.samples)
       if (counts_in_loss(s.completion, config_.grpo.mask_truncated_completions))
-        norm.total_tokens += static_cast<int64_t>(s.completion.token_ids.size());
+        norm.total_tokens += s.completion.model_tokens();  // tool tokens are not the model's: not in the loss
   stats.tokens = norm.total_tokens;
 
   const auto logprob_start = std::chrono::steady_clock::now();
@@ -441,7 +454,7 @@ std::vector<torch::Tensor> Trainer::attach_lora() {
 }
 
 void Trainer::evaluate(int64_t step) {
-  EvalOptions options = eval_options(config_, prompts_);  // the template loaded once, at start-up
+  EvalOptions options = eval_options(config_, prompts_, tools_);  // the template and tools loaded once, at start-up
   // Each rank evaluates its share of the problems; rank 0 summarises all of them.
   std::size_t problems = eval_data_->size();
   if (options.max_problems > 0) problems = std::min(problems, static_cast<std::size_t>(options.max_problems));

@@ -47,7 +47,7 @@ nlohmann::json Trainer::step_metrics(int64_t step, const RolloutBatch& batch, co
     m["rewards/" + names[r] + "/mean"] = mean(values);
   }
   for (const auto& [name, n] : batch.stats.reward_failures) m["rewards/" + name + "/failures"] = n;
-  double len_sum = 0, len_max = 0, clipped = 0;
+  double len_sum = 0, len_max = 0, clipped = 0, tool_tokens = 0, calls = 0, errors = 0, timeouts = 0, seconds = 0;
   int64_t rollout_tokens = 0;
   for (const auto& g : batch.groups) {
     for (const auto& s : g.samples) {
@@ -56,10 +56,26 @@ nlohmann::json Trainer::step_metrics(int64_t step, const RolloutBatch& batch, co
       len_max = std::max(len_max, len);
       clipped += s.completion.finish_reason == FinishReason::Length ? 1 : 0;
       rollout_tokens += static_cast<int64_t>(s.completion.token_ids.size());
+      tool_tokens += static_cast<double>(s.completion.tool_tokens());
+      for (const auto& t : s.completion.turns) {
+        calls += 1;
+        errors += t.error.empty() ? 0 : 1;
+        timeouts += t.timed_out ? 1 : 0;
+        seconds += t.seconds;
+      }
     }
   }
   const double count = std::max<double>(1.0, static_cast<double>(batch.num_completions()));
   m["completions/mean_length"] = len_sum / count;
+  if (tools_) {  // with tools, both counts: all tokens above, the tools' here
+    m["completions/mean_tool_tokens"] = tool_tokens / count;
+    m["completions/mean_model_tokens"] = (len_sum - tool_tokens) / count;
+    m["tools/calls_mean"] = calls / count;
+    m["tools/error_rate"] = calls > 0 ? errors / calls : 0.0;
+    m["tools/timeout_rate"] = calls > 0 ? timeouts / calls : 0.0;
+    m["tools/seconds"] = calls > 0 ? seconds / calls : 0.0;
+    m["turns/mean"] = 1.0 + calls / count;  // a completion's model turns: one more than its calls
+  }
   m["completions/max_length"] = len_max;
   m["completions/clipped_ratio"] = clipped / count;
   m["loss"] = stats.loss;
@@ -120,17 +136,21 @@ void Trainer::log_samples(int64_t step, const RolloutBatch& batch) {
     for (const auto& s : g.samples) {
       nlohmann::json rewards;
       for (std::size_t r = 0; r < names.size(); ++r) rewards[names[r]] = s.scores[r];
-      run_.log("samples.jsonl")
-          .write({{"step", step},
-                  {"prompt", g.prompt_text},
-                  {"answer", dataset_[g.example_index].answer},
-                  {"sample", s.completion.sample},
-                  {"completion", s.completion.text},
-                  {"completion_tokens", s.completion.token_ids.size()},
-                  {"finish_reason", option_name(s.completion.finish_reason)},
-                  {"rewards", rewards},
-                  {"reward", s.reward},
-                  {"advantage", s.advantage}});
+      nlohmann::json line = {{"step", step},
+                             {"prompt", g.prompt_text},
+                             {"answer", dataset_[g.example_index].answer},
+                             {"sample", s.completion.sample},
+                             {"completion", s.completion.text},
+                             {"completion_tokens", s.completion.token_ids.size()},
+                             {"finish_reason", option_name(s.completion.finish_reason)},
+                             {"rewards", rewards},
+                             {"reward", s.reward},
+                             {"advantage", s.advantage}};
+      if (tools_) {  // each call: what the model asked, what came back, where its tokens are
+        line["turns"] = turns_to_json(s.completion.turns);
+        line["tool_tokens"] = s.completion.tool_tokens();
+      }
+      run_.log("samples.jsonl").write(line);
     }
   }
 }

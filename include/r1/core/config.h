@@ -43,6 +43,10 @@ struct RolloutConfig {
   double repetition_penalty = 1.0;            // 1 = off
   std::vector<std::string> stop = {"</answer>"};  // stop strings, kept in the completion
   int batch_size = 64;                        // completions decoded together
+  int max_turns = 4;                          // tools: calls per completion; one more ends it (max_turns)
+  int max_tool_output_tokens = 256;           // tools: tokens of one answer kept (middle cut out)
+  int max_total_tokens = 0;                   // tools: model + tool tokens; 0 = max_new_tokens + max_turns x max_tool_output_tokens
+  int tool_workers = 4;                       // tools: calls run at once while other rows decode
 
   SamplingOptions sampling() const;  // the five sampling settings above
 };

@@ -252,12 +252,14 @@ constexpr auto option_table(SftInit) {
   };
 }
 
-enum class FinishReason { Stop, Length };
+enum class FinishReason { Stop, Length, MaxTurns, ToolError };
 constexpr auto option_table(FinishReason) {
   using E = FinishReason;
   return std::array{
-      OptionInfo<E>{E::Stop, "stop", "an end token, stop token or stop string ended the completion"},
-      OptionInfo<E>{E::Length, "length", "max_new_tokens was reached"},
+      OptionInfo<E>{E::Stop, "stop", "an end token, stop token or stop string ended the completion (or a tool said done)"},
+      OptionInfo<E>{E::Length, "length", "max_new_tokens (or, with tools, max_total_tokens) was reached"},
+      OptionInfo<E>{E::MaxTurns, "max_turns", "a tool call past rollout.max_turns"},
+      OptionInfo<E>{E::ToolError, "tool_error", "a command tool gave no usable answer"},
   };
 }
 

@@ -26,6 +26,7 @@ struct EvalOptions {
   // Problems [first, last) of those evaluated (last 0 = all): a rank's share. Sampling streams
   // follow the problem's position, so the results do not depend on the split.
   std::size_t first = 0, last = 0;
+  std::shared_ptr<ToolBox> tools;  // tools: the completions call them as in training
 };
 
 struct ProblemResult {
@@ -63,7 +64,8 @@ struct EvalReport {
 // batch, sampling, stop strings) with eval.num_samples samples per problem at eval.temperature
 // (-1: greedy for one sample, else 1.0) and eval.top_p, seeded with train.seed; `prompts` renders
 // the problems (made from data.template and model.path when not given).
-EvalOptions eval_options(const Config& config, std::shared_ptr<const PromptRenderer> prompts = nullptr);
+EvalOptions eval_options(const Config& config, std::shared_ptr<const PromptRenderer> prompts = nullptr,
+                         std::shared_ptr<ToolBox> tools = nullptr);
 
 EvalReport evaluate(CausalLM& model, const Tokenizer& tokenizer, const Dataset& data, const EvalOptions& options);
 

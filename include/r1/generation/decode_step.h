@@ -42,8 +42,10 @@ struct SlotFill {
 // pinned memory on CUDA.
 class DecodeSlots {
  public:
+  // `forcing`: steps may feed tokens the host chose (set_forced) instead of the sampled ones, for
+  // tool answers in multi-turn rollouts.
   DecodeSlots(CausalLM& model, int64_t capacity_rows, int64_t capacity, const SamplingOptions& sampling,
-              const std::vector<int>& end_ids);
+              const std::vector<int>& end_ids, bool forcing = false);
   ~DecodeSlots();
 
   // Prefills prompt[:-1] of each fill once per distinct prompt (consecutive fills with the same
@@ -52,6 +54,16 @@ class DecodeSlots {
   void fill(const std::vector<SlotFill>& fills);
   // Moves slots `from` (ascending order not required) to slots [0, from.size()).
   void compact(const std::vector<int64_t>& from);
+
+  // Forcing only. For the next launch, slot r emits forced[r] (>= 0) instead of sampling: it is
+  // still fed and advanced like a sampled token, never ends the slot as an end id, and its log-prob
+  // reads 0. forced.size() is the launch's row count.
+  void set_forced(const std::vector<int64_t>& forced);
+  // Forcing only. Stops `slot` advancing (as a finished one) while its tool call runs.
+  void pause(int64_t slot);
+  // Forcing only. Restarts `slot`: the next step feeds `token` at cache position `position`, with
+  // `generated` tokens already counted against the budget.
+  void resume(int64_t slot, int64_t token, int64_t position, int64_t generated);
 
   // Launches one step over slots [0, rows) attending `slots` cache positions (ignored on CUDA,
   // where it is the capacity). Returns the step's result, which stays readable until the
@@ -74,6 +86,7 @@ class DecodeSlots {
   torch::Tensor finished_;       // [R] bool
   torch::Tensor streams_;        // [R, 2] int64
   torch::Tensor seen_;           // [R, V] bool (repetition penalty only)
+  torch::Tensor forced_;         // [R] int64, -1 = sample (forcing only)
   torch::Tensor out_;            // [R, 3] float64 on the device
   torch::Tensor logits_;         // [R, V] in the model's dtype: the LM head's output, reused every step
   std::vector<torch::Tensor> host_;  // 2 x [R, 3] float64 (pinned on CUDA)

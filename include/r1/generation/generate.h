@@ -1,6 +1,7 @@
 // The rollout engine: B prompts x G samples, prefilled once per prompt, decoded together with a KV cache.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include "r1/generation/stop.h"
 #include "r1/model/decoder.h"
 #include "r1/tokenizer/tokenizer.h"
+#include "r1/tools/tools.h"
 
 namespace r1 {
 
@@ -37,19 +39,53 @@ struct GenerateOptions {
   int64_t first_prompt_index = 0;      // the global position of prompts[0] (a rank's share of a step)
   bool progress = false;               // progress line on stderr
   GenerateStats* stats = nullptr;      // filled when set
+
+  // Multi-turn rollouts: with `tools`, a completion that writes a call pauses, the call runs (up to
+  // `tool_workers` at once, while the other rows decode), the answer's tokens are fed into the same
+  // row's cache and decoding resumes. max_new_tokens bounds the model's own tokens,
+  // `max_total_tokens` all of them (0: max_new_tokens + max_turns x max_tool_output_tokens).
+  ToolBox* tools = nullptr;
+  int max_turns = 4;
+  int max_tool_output_tokens = 256;
+  int max_total_tokens = 0;
+  int tool_workers = 4;
+  std::function<std::vector<int>(const std::string&)> encode;  // an answer's text to ids (no special tokens)
+  const std::vector<std::string>* prompt_texts = nullptr;      // for command tools' "prompt"; may be null
 };
 
 // The rollout's generation settings (rollout.*): group size, length, batch, sampling and stop
 // strings, the one conversion from the config; callers set the seed and stream position.
 GenerateOptions rollout_generate_options(const RolloutConfig& rollout);
 
+// One tool call of a completion: what the model asked, what came back, where its tokens are.
+struct ToolTurn {
+  std::string tool;          // the tool's name
+  std::string call;          // what the model wrote between the markers
+  std::string output;        // the text put back (output_template applied, cut to its kept tokens)
+  std::string error;         // the tool's error ("" when it answered)
+  bool timed_out = false;
+  double seconds = 0;
+  int64_t first_token = 0;   // index into token_ids of its first token
+  int64_t tokens = 0;        // its tokens
+};
+
+// Turns as JSON (samples.jsonl, the ranks' exchange, `generate`) and back.
+nlohmann::json turns_to_json(const std::vector<ToolTurn>& turns);
+std::vector<ToolTurn> turns_from_json(const nlohmann::json& j);
+
 struct Completion {
   int prompt_index = 0;
   int sample = 0;                  // 0..G-1
   std::vector<int> token_ids;      // includes the EOS / stop token that ended it
-  std::vector<float> logprobs;     // per token: log_softmax(logits / T) at the chosen token (T = 1 when greedy)
+  std::vector<float> logprobs;     // per token: log_softmax(logits / T) at the chosen token (T = 1 when greedy); 0 for tool tokens
   std::string text;                // decode(token_ids), special tokens skipped
   FinishReason finish_reason = FinishReason::Length;  // stop (EOS, stop token or stop string) or length
+  std::vector<uint8_t> from_tool;  // per token, 1 = put in by a tool (not the model's); empty = none
+  std::vector<ToolTurn> turns;     // the tool calls, in order
+
+  bool tool_token(std::size_t i) const { return i < from_tool.size() && from_tool[i] != 0; }
+  int64_t tool_tokens() const;
+  int64_t model_tokens() const { return static_cast<int64_t>(token_ids.size()) - tool_tokens(); }
 };
 
 // Generates B*G completions for `prompts` (token ids, each non-empty), ordered prompt-major,

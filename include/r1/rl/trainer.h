@@ -17,6 +17,7 @@
 #include "r1/rewards/reward_set.h"
 #include "r1/rl/grpo.h"
 #include "r1/rl/batch.h"
+#include "r1/tools/tools.h"
 #include "r1/rl/reference.h"
 #include "r1/rl/trainer_state.h"
 #include "r1/tokenizer/tokenizer.h"
@@ -123,6 +124,7 @@ class Trainer {
   Dataset dataset_;
   DataSampler sampler_;
   RewardSet rewards_;
+  std::shared_ptr<ToolBox> tools_;  // tools: (null without): multi-turn rollouts, also in evaluations
   LoadedModel policy_;
   std::shared_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<const PromptRenderer> prompts_;  // data.template (the model's chat template with `model`)
