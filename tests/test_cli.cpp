@@ -33,7 +33,7 @@ TEST(Cli, HelpOnEverySubcommand) {
       {"tokenize", {"--tokenizer", "--text", "--input", "--decode"}},
       {"inspect", {"--model", "--adapter"}},
       {"generate", {"--model", "--prompt", "--prompts", "--num-samples", "--max-new-tokens", "--temperature", "--top-p",
-                    "--top-k", "--min-p", "--seed", "--stop", "--device", "--dtype", "--output"}},
+                    "--top-k", "--min-p", "--seed", "--stop", "--device", "--dtype", "--output", "--tools"}},
       {"score", {"--reward", "--input", "--output"}},
       {"gen-data", {"--n", "--seed", "--output"}},
       {"plot", {"--output"}},

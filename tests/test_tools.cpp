@@ -166,7 +166,8 @@ TEST(Sandbox, HugeAndBinaryOutputIsCutAndMadeReadable) {
   EXPECT_NE(huge.output.find("[output cut: too long]"), std::string::npos);
   EXPECT_LT(huge.seconds, 4.0);  // killed at the cap, not at the wall clock
   auto binary = run_python(box, "import sys\nsys.stdout.buffer.write(bytes(range(256)) * 4)\n");
-  EXPECT_NO_THROW(nlohmann::json::parse(binary.to_json("python").dump()));
+  nlohmann::json parsed;
+  EXPECT_NO_THROW(parsed = nlohmann::json::parse(binary.to_json("python").dump()));
   EXPECT_EQ(binary.output.find('\0'), std::string::npos);
   EXPECT_EQ(binary.output.find('\x1b'), std::string::npos);
 }
@@ -439,6 +440,32 @@ TEST(MultiTurn, StopStringsAndCallsAreLookedForInTheModelsTurnOnly) {
 
 namespace r1 {
 namespace {
+
+// `generate --tools F`: the demo model always writes <answer>...</answer>; with that as the call, a
+// tool answers and the model goes on, each line showing its turns and which tokens are the tool's.
+TEST(MultiTurn, GenerateRunsTheToolsOfAConfig) {
+  TempDir dir;
+  auto env = dir.write("judge.py",
+                       "import json, sys\n"
+                       "for line in sys.stdin:\n"
+                       "    print(json.dumps({'output': ' ok', 'done': True}), flush=True)\n");
+  auto config = dir.write("tools.yaml", "tools:\n  - {name: judge, kind: command, command: /usr/bin/python3 " +
+                                            env.string() + ", start: \"<answer>\", stop: \"</answer>\"}\n");
+  auto r = test::run_r1train("generate --model " + (test::source_dir() / "data/demo-base").string() +
+                             " --prompt 'Q: 117+614=?\n' --num-samples 4 --max-new-tokens 60 --seed 3 --tools " +
+                             config.string() + " --output " + (dir.path / "out.jsonl").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  int with_turn = 0;
+  for (const auto& line : test::read_jsonl(dir.path / "out.jsonl")) {
+    ASSERT_TRUE(line.contains("turns") && line.contains("from_tool"));
+    EXPECT_EQ(line["from_tool"].size(), line["completion_ids"].size());
+    if (line["turns"].empty()) continue;
+    ++with_turn;
+    EXPECT_EQ(line["finish_reason"], "stop");  // the tool said done once its answer was in
+    EXPECT_NE(line["completion"].get<std::string>().find("</answer> ok"), std::string::npos) << line.dump();
+  }
+  EXPECT_GT(with_turn, 0);
+}
 
 // GRPO with a tool on the committed demo model: its scratchpad (<think>...</think>) is the call,
 // a command tool answers; the run logs the tools' metrics and turns, and resumes exactly.

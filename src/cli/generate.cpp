@@ -6,7 +6,10 @@
 #include <optional>
 #include <memory>
 
+#include <spdlog/spdlog.h>
+
 #include "r1/cli/commands.h"
+#include "r1/core/config.h"
 #include "r1/core/error.h"
 #include "r1/core/hub.h"
 #include "r1/core/output_file.h"
@@ -31,6 +34,7 @@ struct GenerateArgs {
   std::vector<std::string> prompts;
   std::string prompts_file;
   std::string output;
+  std::string tools;  // a config file whose tools: the completions call
   std::string device = "auto";
   Dtype dtype = Dtype::Auto;
   bool max_new_tokens_given = false;
@@ -130,6 +134,20 @@ int run_generate(GenerateArgs& args) {
   if (!args.adapter.empty()) load_adapter(loaded.model, args.adapter);
   args.options.progress = isatty(STDERR_FILENO);
   args.options.seed = args.seed;
+  std::shared_ptr<ToolBox> tools;
+  if (!args.tools.empty()) {  // multi-turn: the file's tools, sandbox and rollout.max_turns ... tool_workers
+    const Config config = load_config({args.tools, {}}, ConfigUse::Any);
+    if (config.tools.empty()) throw InputError("--tools " + args.tools + ": tools: none configured");
+    tools = std::make_shared<ToolBox>(config.tools, config.sandbox);
+    for (const auto& g : tools->guarantees()) spdlog::info("sandbox: {}", g);
+    const auto& ro = config.rollout;
+    args.options.tools = tools.get();
+    args.options.max_turns = ro.max_turns;
+    args.options.max_tool_output_tokens = ro.max_tool_output_tokens;
+    args.options.max_total_tokens = ro.max_total_tokens;
+    args.options.tool_workers = ro.tool_workers;
+    args.options.prompt_texts = &texts;
+  }
   GenerateStats stats;
   args.options.stats = &stats;
   auto completions = generate(loaded.model, *tokenizer, prompt_ids, args.options);
@@ -145,6 +163,10 @@ int run_generate(GenerateArgs& args) {
               {"completion_ids", c.token_ids},
               {"logprobs", c.logprobs},
               {"finish_reason", option_name(c.finish_reason)}};
+    if (tools) {
+      j["from_tool"] = c.from_tool;
+      j["turns"] = turns_to_json(c.turns);
+    }
     out.write(j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
   }
   out.close();
@@ -188,6 +210,10 @@ void add_generate_command(CLI::App& app, Action& action) {
   sub->add_option("--device", args->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
   add_choice_option(sub, "--dtype", args->dtype, "Weights' dtype (default auto)");
   sub->add_option("--output,-o", args->output, "Write JSONL here instead of stdout");
+  sub->add_option("--tools", args->tools,
+                  "A config file whose tools: the completions call (multi-turn; with its sandbox: and "
+                  "rollout.max_turns, max_tool_output_tokens, max_total_tokens, tool_workers); adds from_tool and "
+                  "turns to each line");
   sub->add_option("--benchmark-rows", args->benchmark_rows, "")->group("");
   sub->add_flag("--naive", args->naive, "")->group("");
   sub->add_flag("--stats", args->stats, "")->group("");
