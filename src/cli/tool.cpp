@@ -1,4 +1,3 @@
-#include <fstream>
 #include <memory>
 
 #include <fmt/format.h>
@@ -8,6 +7,7 @@
 #include "r1/cli/commands.h"
 #include "r1/core/config.h"
 #include "r1/core/error.h"
+#include "r1/core/jsonl.h"
 #include "r1/core/output_file.h"
 #include "r1/tools/tools.h"
 
@@ -33,20 +33,11 @@ int run_tool(const ToolOptions& o) {
     throw InputError(o.config + ": tools: none configured; add e.g. tools: [{name: python, kind: python}]");
   ToolBox tools(config.tools, config.sandbox);
   for (const auto& g : tools.guarantees()) spdlog::info("sandbox: {}", g);
-  std::ifstream in(o.input, std::ios::binary);
-  if (!in) throw InputError("--input " + o.input + ": cannot read the file");
   OutputFile out = o.output.empty() ? OutputFile::standard_output() : OutputFile(o.output);
-  std::string line;
-  for (std::size_t n = 1; std::getline(in, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = fmt::format("{}:{}", o.input, n);
-    nlohmann::json row;
-    try {
-      row = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(where + ": not JSON: " + e.what());
-    }
-    if (!row.is_object() || !row.contains("tool") || !row["tool"].is_string() || !row.contains("call"))
+  read_jsonl(o.input, {.role = "the calls file (--input)"}, [&](JsonlRow& line) {
+    const nlohmann::json& row = line.value;
+    const std::string& where = line.where;
+    if (!row.contains("tool") || !row["tool"].is_string() || !row.contains("call"))
       throw InputError(where + ": needs {\"tool\": NAME, \"call\": TEXT}");
     ToolRequest request;
     request.tool = row["tool"].get<std::string>();
@@ -61,7 +52,7 @@ int run_tool(const ToolOptions& o) {
     }
     const ToolResult result = tools.call(request);
     out.write(result.to_json(request.tool).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-  }
+  });
   out.close();
   return kExitOk;
 }
