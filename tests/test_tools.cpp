@@ -432,6 +432,11 @@ TEST(MultiTurn, StopStringsAndCallsAreLookedForInTheModelsTurnOnly) {
     EXPECT_EQ(c.token_ids[2], 43);
     EXPECT_EQ(c.token_ids.size(), 4u);
     EXPECT_EQ(c.finish_reason, c.token_ids[3] == 43 ? FinishReason::Stop : FinishReason::MaxTurns);
+    // A last turn that stops without a call or an answer is void (SimpleTIR): out of the loss
+    // when grpo.mask_void_turns is on; one that ends at a call is not.
+    EXPECT_EQ(c.void_turn, c.finish_reason == FinishReason::Stop);
+    EXPECT_EQ(counts_in_loss(c, false, /*mask_void_turns=*/true), !c.void_turn);
+    EXPECT_TRUE(counts_in_loss(c, false, /*mask_void_turns=*/false));
   }
 }
 

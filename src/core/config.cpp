@@ -141,6 +141,7 @@ void visit(V& v, GrpoConfig& c) {
   v("num_iterations", c.num_iterations, {"policy updates per rollout batch (mu)"});
   v("scale_rewards", c.scale_rewards, {"what the group-centred rewards are divided by: the group's std, the batch's, or nothing"});
   v("mask_truncated_completions", c.mask_truncated_completions, {"leave completions cut by max_new_tokens out of the loss"});
+  v("mask_void_turns", c.mask_void_turns, {"with tools: leave out of the loss a completion whose last turn neither calls a tool nor answers (no `<answer>`, no `\\boxed{`): SimpleTIR's void-turn filter ([tools.md](tools.md))"});
   v("dynamic_sampling", c.dynamic_sampling, {"drop zero-variance groups and refill (DAPO)"});
   v("max_refill_rounds", c.max_refill_rounds, {"extra rollout rounds per step for dynamic sampling"});
   v("importance_sampling_level", c.importance_sampling_level, {"`sequence`: one ratio per completion (GSPO)"});
@@ -829,6 +830,8 @@ void check_tools(const Config& c, Rules& r) {
           fmt::format("is {} but rollout.max_new_tokens is {}: the total holds the model's own tokens too; set it >= "
                       "max_new_tokens, or 0",
                       ro.max_total_tokens, ro.max_new_tokens));
+  r.check(!c.grpo.mask_void_turns || !c.tools.empty(), "grpo.mask_void_turns",
+          "is true but no tools are configured: a void turn is a turn of a multi-turn rollout; add tools: or drop it");
   r.check(ro.tool_workers >= 1, "rollout.tool_workers", fmt::format("is {}; must be >= 1", ro.tool_workers));
   const auto& s = c.sandbox;
   r.check(s.wall_seconds > 0, "sandbox.wall_seconds", fmt::format("is {}; must be > 0", s.wall_seconds));

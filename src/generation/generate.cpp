@@ -420,6 +420,13 @@ class SlotScheduler {
 
   void finish(std::size_t c, FinishReason reason) {
     out_[c].finish_reason = reason;
+    if (tools_ && (reason == FinishReason::Stop || reason == FinishReason::Length)) {
+      // SimpleTIR's void turn: the last turn ended without a call and without an answer.
+      const auto& ids = out_[c].token_ids;
+      const std::string last = decode_(std::vector<int>(ids.begin() + static_cast<std::ptrdiff_t>(std::min(turn_[c].start, ids.size())), ids.end()));
+      out_[c].void_turn = last.find("<answer>") == std::string::npos && last.find("\\boxed{") == std::string::npos &&
+                          !turn_[c].end_after;
+    }
     done_[c] = true;
     owner_[static_cast<std::size_t>(slot_of_[c])] = -1;
     --live_;

@@ -65,7 +65,7 @@ nlohmann::json rollout_to_json(const RolloutBatch& batch) {
       const auto& c = s.completion;
       samples.push_back({{"prompt_index", c.prompt_index}, {"sample", c.sample}, {"token_ids", c.token_ids},
                          {"logprobs", c.logprobs}, {"text", c.text}, {"finish", static_cast<int>(c.finish_reason)},
-                         {"from_tool", c.from_tool}, {"turns", turns_to_json(c.turns)},
+                         {"from_tool", c.from_tool}, {"turns", turns_to_json(c.turns)}, {"void_turn", c.void_turn},
                          {"scores", s.scores}, {"reward", s.reward}, {"advantage", s.advantage}});
     }
     groups.push_back({{"example_index", g.example_index}, {"prompt_text", g.prompt_text},
@@ -96,6 +96,7 @@ RolloutBatch rollout_from_json(const nlohmann::json& j) {
       s.completion.finish_reason = static_cast<FinishReason>(js.at("finish").get<int>());
       s.completion.from_tool = js.at("from_tool").get<std::vector<uint8_t>>();
       s.completion.turns = turns_from_json(js.at("turns"));
+      s.completion.void_turn = js.at("void_turn").get<bool>();
       s.scores = js.at("scores").get<std::vector<double>>();
       s.reward = js.at("reward").get<double>();
       s.advantage = js.at("advantage").get<double>();
@@ -128,7 +129,7 @@ std::vector<std::pair<std::size_t, std::size_t>> micro_batch_ranges(std::size_t 
 }
 
 TrainingBatch make_training_batch(const std::vector<SampleRef>& rows, int pad_id, bool mask_truncated,
-                                  torch::Device device) {
+                                  torch::Device device, bool mask_void_turns) {
   const auto n = static_cast<int64_t>(rows.size());
   int64_t p = 1, t = 1;
   for (const auto& r : rows) {
@@ -155,7 +156,7 @@ TrainingBatch make_training_batch(const std::vector<SampleRef>& rows, int pad_id
       ids_a[i][p - pl + j] = prompt[j];
       attn_a[i][p - pl + j] = 1;
     }
-    const bool counts = counts_in_loss(c, mask_truncated);
+    const bool counts = counts_in_loss(c, mask_truncated, mask_void_turns);
     for (std::size_t j = 0; j < c.token_ids.size(); ++j) {
       ids_a[i][p + static_cast<int64_t>(j)] = c.token_ids[j];
       attn_a[i][p + static_cast<int64_t>(j)] = 1;

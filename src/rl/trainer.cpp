@@ -298,7 +298,8 @@ std::vector<TrainingBatch> Trainer::micro_batches(const RolloutBatch& batch) con
     std::vector<SampleRef> part(rows.begin() + static_cast<std::ptrdiff_t>(start),
                                 rows.begin() + static_cast<std::ptrdiff_t>(end));
     micro.push_back(
-        make_training_batch(part, tokenizer_->padding_id(), config_.grpo.mask_truncated_completions, device_));
+        make_training_batch(part, tokenizer_->padding_id(), config_.grpo.mask_truncated_completions, device_,
+                            config_.grpo.mask_void_turns));
   }
   return micro;
 }
@@ -382,7 +383,7 @@ UpdateStats Trainer::update(const RolloutBatch& batch) {
   LossNormalizer norm{config_.grpo.loss_type, n, 0, all_micro, config_.rollout.max_new_tokens};
   for (const auto& g : batch.groups)  // counted on the host: no device sync per micro-batch
     for (const auto& s : g.samples)
-      if (counts_in_loss(s.completion, config_.grpo.mask_truncated_completions))
+      if (counts_in_loss(s.completion, config_.grpo.mask_truncated_completions, config_.grpo.mask_void_turns))
         norm.total_tokens += s.completion.model_tokens();  // tool tokens are not the model's: not in the loss
   stats.tokens = norm.total_tokens;
 

@@ -47,7 +47,8 @@ nlohmann::json Trainer::step_metrics(int64_t step, const RolloutBatch& batch, co
     m["rewards/" + names[r] + "/mean"] = mean(values);
   }
   for (const auto& [name, n] : batch.stats.reward_failures) m["rewards/" + name + "/failures"] = n;
-  double len_sum = 0, len_max = 0, clipped = 0, tool_tokens = 0, calls = 0, errors = 0, timeouts = 0, seconds = 0;
+  double len_sum = 0, len_max = 0, clipped = 0, tool_tokens = 0, calls = 0, errors = 0, timeouts = 0, seconds = 0,
+         void_turns = 0;
   int64_t rollout_tokens = 0;
   for (const auto& g : batch.groups) {
     for (const auto& s : g.samples) {
@@ -57,6 +58,7 @@ nlohmann::json Trainer::step_metrics(int64_t step, const RolloutBatch& batch, co
       clipped += s.completion.finish_reason == FinishReason::Length ? 1 : 0;
       rollout_tokens += static_cast<int64_t>(s.completion.token_ids.size());
       tool_tokens += static_cast<double>(s.completion.tool_tokens());
+      void_turns += s.completion.void_turn ? 1 : 0;
       for (const auto& t : s.completion.turns) {
         calls += 1;
         errors += t.error.empty() ? 0 : 1;
@@ -75,6 +77,7 @@ nlohmann::json Trainer::step_metrics(int64_t step, const RolloutBatch& batch, co
     m["tools/timeout_rate"] = calls > 0 ? timeouts / calls : 0.0;
     m["tools/seconds"] = calls > 0 ? seconds / calls : 0.0;
     m["turns/mean"] = 1.0 + calls / count;  // a completion's model turns: one more than its calls
+    m["tools/void_turn_ratio"] = void_turns / count;  // SimpleTIR's env/void_turn_ratio
   }
   m["completions/max_length"] = len_max;
   m["completions/clipped_ratio"] = clipped / count;

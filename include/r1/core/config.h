@@ -108,6 +108,7 @@ struct GrpoConfig {
   int num_iterations = 1;                // updates per rollout batch (mu)
   ScaleRewards scale_rewards = ScaleRewards::Group;  // group | batch | none
   bool mask_truncated_completions = false;  // drop completions cut by max_new_tokens from the loss
+  bool mask_void_turns = false;  // tools: drop completions whose last turn neither calls nor answers (SimpleTIR)
   bool dynamic_sampling = false;         // drop zero-variance groups and refill (DAPO)
   int max_refill_rounds = 3;             // dynamic_sampling: extra rollout rounds per step at most
   ImportanceLevel importance_sampling_level = ImportanceLevel::Token;  // token | sequence (GSPO)

@@ -82,6 +82,7 @@ struct Completion {
   FinishReason finish_reason = FinishReason::Length;  // stop (EOS, stop token or stop string) or length
   std::vector<uint8_t> from_tool;  // per token, 1 = put in by a tool (not the model's); empty = none
   std::vector<ToolTurn> turns;     // the tool calls, in order
+  bool void_turn = false;          // with tools: its last turn neither called a tool nor answered (<answer>, \boxed{)
 
   bool tool_token(std::size_t i) const { return i < from_tool.size() && from_tool[i] != 0; }
   int64_t tool_tokens() const;

@@ -80,9 +80,9 @@ RolloutBatch rollout_from_json(const nlohmann::json& j);
 std::vector<SampleRef> sample_refs(const RolloutBatch& batch);
 
 // Whether a completion's tokens count in the loss: all of them, unless mask_truncated and it was cut
-// at max_new_tokens.
-inline bool counts_in_loss(const Completion& c, bool mask_truncated) {
-  return !(mask_truncated && c.finish_reason == FinishReason::Length);
+// at max_new_tokens, or mask_void_turns and its last turn was void (SimpleTIR).
+inline bool counts_in_loss(const Completion& c, bool mask_truncated, bool mask_void_turns = false) {
+  return !(mask_truncated && c.finish_reason == FinishReason::Length) && !(mask_void_turns && c.void_turn);
 }
 
 // How `rows` rows are split into micro-batches of at most `size`: [start, end) of each, in order.
@@ -103,7 +103,7 @@ struct TrainingBatch {
 // `rows` as tensors on `device`. With mask_truncated, completions that hit max_new_tokens get an
 // all-zero completion mask.
 TrainingBatch make_training_batch(const std::vector<SampleRef>& rows, int pad_id, bool mask_truncated,
-                                  torch::Device device);
+                                  torch::Device device, bool mask_void_turns = false);
 
 // Log-probs and entropies [N, T] of the completion tokens under `model` at `temperature`; the
 // entropies only when `with_entropy` (they cost a second pass over each chunk's logits).
