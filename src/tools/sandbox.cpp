@@ -36,6 +36,7 @@ using Clock = std::chrono::steady_clock;
 constexpr uint32_t kFirstUid = 1'900'000'000;
 constexpr int kUidSlots = 4096;
 constexpr const char* kWorkDir = "/tmp/work";
+constexpr const char* kStage = "/tmp";  // where the read-only root is put together before it becomes the root
 
 // What the sandboxed side reports on the status pipe (writes below PIPE_BUF are atomic).
 struct Report {
@@ -46,13 +47,12 @@ struct Report {
 };
 
 enum Step : int {
-  kUidMap = 1, kPrivate, kProc, kReadOnly, kWorkTmpfs, kMakeWorkDir, kWriteFile, kForkProgram,
+  kPrivate = 1, kProc, kReadOnly, kWorkTmpfs, kMakeWorkDir, kWriteFile, kForkProgram,
   kRlimit, kDropUid, kChdir, kExec,
 };
 
 const char* step_name(int step) {
   switch (step) {
-    case kUidMap: return "mapping the uid in the user namespace";
     case kPrivate: return "making the mounts private";
     case kProc: return "mounting /proc";
     case kReadOnly: return "remounting the filesystem read-only";
@@ -73,11 +73,12 @@ const char* step_name(int step) {
 struct ReadOnlyMount {
   std::string path;
   unsigned long flags = 0;
+  bool files = true;  // holds files (not proc, sysfs, devices, cgroups...)
+  std::string id;     // mountinfo's mount id (a mount stacked on another has its own)
 };
 
-// The mounts of this process that hold files (not proc, sysfs, devices, cgroups...), from
-// /proc/self/mountinfo, outermost first.
-std::vector<ReadOnlyMount> file_mounts() {
+// The mounts this process sees, from /proc/self/mountinfo, outermost first.
+std::vector<ReadOnlyMount> visible_mounts() {
   static const std::vector<std::string> pseudo = {"proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2",
                                                   "mqueue", "debugfs", "tracefs", "securityfs", "pstore",
                                                   "bpf", "configfs", "fusectl", "hugetlbfs", "binfmt_misc",
@@ -92,7 +93,7 @@ std::vector<ReadOnlyMount> file_mounts() {
     while (fields >> word && word != "-") {}
     std::string fstype;
     fields >> fstype;
-    if (std::find(pseudo.begin(), pseudo.end(), fstype) != pseudo.end()) continue;
+    const bool files = std::find(pseudo.begin(), pseudo.end(), fstype) == pseudo.end();
     // Octal escapes (\040 for a space) in the mount point.
     std::string path;
     for (std::size_t i = 0; i < point.size(); ++i) {
@@ -103,7 +104,7 @@ std::vector<ReadOnlyMount> file_mounts() {
         path += point[i];
       }
     }
-    ReadOnlyMount m{path, MS_REMOUNT | MS_BIND | MS_RDONLY};
+    ReadOnlyMount m{path, MS_REMOUNT | MS_BIND | MS_RDONLY, files, id};
     std::istringstream opts(options);
     for (std::string o; std::getline(opts, o, ',');) {
       if (o == "nosuid") m.flags |= MS_NOSUID;
@@ -123,17 +124,17 @@ std::vector<ReadOnlyMount> file_mounts() {
 struct Plan {
   std::vector<std::string> argv_text, env_text;
   std::vector<char*> argv, env;
-  std::vector<ReadOnlyMount> read_only;  // filesystem: isolated
+  std::vector<ReadOnlyMount> read_only;  // filesystem: isolated, as staged under kStage
   std::vector<std::string> file_paths;
   std::vector<const std::string*> file_contents;
   std::string tmpfs_options;
-  std::string uid_map, gid_map;  // user-namespace mode
-  bool user_namespace = false;
+  bool root = false;             // the code gets uid `uid` (else it keeps the trainer's, mapped to 0)
   uint32_t uid = 0, gid = 0;     // the code's ids (0 in user-namespace mode: mapped to the trainer's)
   rlimit cpu{}, address_space{}, file_size{}, open_files{}, processes{}, core{};
   bool limit_processes = false;
   bool mount_proc = true;
   int out_w = -1, status_w = -1;
+  int go_r = -1;  // the trainer writes one byte once the user namespace's ids are mapped
 };
 
 void report(int fd, int kind, int step, int err, int status) {
@@ -180,7 +181,7 @@ bool write_proc_file(const char* path, const std::string& text) {
       ::setrlimit(RLIMIT_FSIZE, &p.file_size) != 0 || ::setrlimit(RLIMIT_NOFILE, &p.open_files) != 0 ||
       ::setrlimit(RLIMIT_CORE, &p.core) != 0 || (p.limit_processes && ::setrlimit(RLIMIT_NPROC, &p.processes) != 0))
     fail(p, kRlimit);
-  if (!p.user_namespace) {
+  if (p.root) {
     // Raw system calls: glibc's set*id would try to reach the trainer's other threads.
     if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, p.gid, p.gid, p.gid) != 0 ||
         ::syscall(SYS_setresuid, p.uid, p.uid, p.uid) != 0)
@@ -196,15 +197,21 @@ bool write_proc_file(const char* path, const std::string& text) {
 // ends when the program ends, which ends every process the program left behind.
 [[noreturn]] void supervisor_main(const Plan& p) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // the trainer gone: so is everything here
-  if (p.user_namespace) {
-    if (!write_proc_file("/proc/self/setgroups", "deny") || !write_proc_file("/proc/self/uid_map", p.uid_map) ||
-        !write_proc_file("/proc/self/gid_map", p.gid_map))
-      fail(p, kUidMap);
+  char go = 0;
+  if (::read(p.go_r, &go, 1) != 1) _exit(125);  // the ids could not be mapped: the trainer says why
+  // In a user namespace of its own, this mount namespace's shared mounts became slaves: nothing
+  // mounted here propagates out. Private as well where "/" is a mount point (not in a chroot).
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 && errno != EINVAL) fail(p, kPrivate);
+  if (!p.read_only.empty()) {
+    // The root, read-only: bound (with every mount below it) onto kStage, each of those mounts
+    // remounted read-only, and made the root. Binding first makes this hold where "/" is no mount
+    // point of its own (a chroot), and covers mounts the trainer cannot see.
+    if (::mount("/", kStage, nullptr, MS_BIND | MS_REC, nullptr) != 0) fail(p, kReadOnly);
+    for (const auto& m : p.read_only)
+      if (::mount(nullptr, m.path.c_str(), nullptr, m.flags, nullptr) != 0) fail(p, kReadOnly);
+    if (::chdir(kStage) != 0 || ::chroot(".") != 0 || ::chdir("/") != 0) fail(p, kReadOnly);
   }
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail(p, kPrivate);
   if (p.mount_proc && ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) fail(p, kProc);
-  for (const auto& m : p.read_only)
-    if (::mount(nullptr, m.path.c_str(), nullptr, m.flags, nullptr) != 0) fail(p, kReadOnly);
   if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, p.tmpfs_options.c_str()) != 0) fail(p, kWorkTmpfs);
   if (::mkdir(kWorkDir, 0700) != 0 || ::chown(kWorkDir, p.uid, p.gid) != 0) fail(p, kMakeWorkDir);
   for (std::size_t i = 0; i < p.file_paths.size(); ++i) {
@@ -237,6 +244,7 @@ std::string describe_status(int status) {
 
 struct Sandbox::Impl {
   bool root = false;                  // uid drop and process limits
+  bool user_namespace = true;         // off only where the kernel refuses one to root (in a chroot)
   std::vector<ReadOnlyMount> read_only;
   bool mount_proc = true;
   mutable std::mutex mutex;
@@ -259,7 +267,12 @@ struct Sandbox::Impl {
 
 Sandbox::Sandbox(const SandboxConfig& config) : config_(config), impl_(std::make_unique<Impl>()) {
   impl_->root = ::geteuid() == 0;
-  if (config.filesystem == SandboxFilesystem::Isolated) impl_->read_only = file_mounts();
+  const auto mounts = visible_mounts();
+  std::vector<std::string> ids_before;
+  for (const auto& m : mounts) {
+    ids_before.push_back(m.id);
+    if (config.filesystem == SandboxFilesystem::Isolated && m.files) impl_->read_only.push_back(m);
+  }
   if (!impl_->root && config.max_processes > 0)
     throw InputError(fmt::format(
         "sandbox.max_processes: {} needs r1train started as root: the limit counts processes per uid, and the code "
@@ -269,10 +282,21 @@ Sandbox::Sandbox(const SandboxConfig& config) : config_(config), impl_(std::make
         config.max_processes, ::geteuid()));
   // The probe: the real set-up around /bin/true. A step that fails names the setting that needs it.
   SandboxResult probe = run({{"/bin/true"}, {}});
+  if (impl_->root && probe.error.find("clone: Operation not permitted") != std::string::npos) {
+    impl_->user_namespace = false;  // a chroot: root makes the other namespaces without one
+    probe = run({{"/bin/true"}, {}});
+  }
   if (!probe.error.empty() && probe.error.find("/proc") != std::string::npos && impl_->mount_proc) {
     impl_->mount_proc = false;  // the host's /proc stays visible (never signalable: another PID namespace)
     probe = run({{"/bin/true"}, {}});
   }
+  // What the sandbox mounts stays in its namespace (its own user namespace makes its mounts slaves);
+  // checked once all the same: a mount that appeared here would be named, not pretended away.
+  for (const auto& m : visible_mounts())
+    if (std::find(ids_before.begin(), ids_before.end(), m.id) == ids_before.end())
+      throw InputError("sandbox: a mount the sandbox made showed outside it (" + m.path +
+                       "); this kernel's mount propagation is not what r1train relies on: unmount it and run "
+                       "r1train where / is a private mount (mount --make-rprivate /)");
   if (!probe.error.empty() || probe.exit_code != 0) {
     std::string hint = "sandbox.network: allow and sandbox.filesystem: open ask for less";
     if (probe.error.find("read-only") != std::string::npos)
@@ -325,10 +349,19 @@ SandboxResult Sandbox::run(const SandboxRun& run) const {
     p.file_paths.push_back(std::string(kWorkDir) + "/" + name);
     p.file_contents.push_back(&content);
   }
-  p.read_only = impl_->read_only;
+  if (config_.filesystem == SandboxFilesystem::Isolated) {
+    // The mounts as they will sit under kStage; the root first (its own entry, or a plain remount
+    // where "/" is no mount point, as in a chroot).
+    bool root_listed = false;
+    for (const auto& m : impl_->read_only) {
+      root_listed = root_listed || m.path == "/";
+      p.read_only.push_back({m.path == "/" ? std::string(kStage) : std::string(kStage) + m.path, m.flags});
+    }
+    if (!root_listed) p.read_only.insert(p.read_only.begin(), {std::string(kStage), MS_REMOUNT | MS_BIND | MS_RDONLY});
+  }
   p.mount_proc = impl_->mount_proc;
   p.tmpfs_options = fmt::format("size={}m,mode=0755", config_.max_file_mb > 0 ? config_.max_file_mb : 64);
-  p.user_namespace = !impl_->root;
+  p.root = impl_->root;
   const auto limit = [](rlim_t v) { return rlimit{v, v}; };
   const rlim_t mb = 1024 * 1024;
   // CPU: SIGXCPU at the limit (reported as such), SIGKILL a second later if it is caught.
@@ -344,9 +377,6 @@ SandboxResult Sandbox::run(const SandboxRun& run) const {
   if (impl_->root) {
     slot = impl_->take_slot();
     p.uid = p.gid = kFirstUid + static_cast<uint32_t>(slot);
-  } else {
-    p.uid_map = fmt::format("0 {} 1", ::geteuid());
-    p.gid_map = fmt::format("0 {} 1", ::getegid());
   }
   struct SlotGuard {
     const Impl* impl;
@@ -356,29 +386,48 @@ SandboxResult Sandbox::run(const SandboxRun& run) const {
     }
   } slot_guard{impl_.get(), slot};
 
-  int out[2], status[2];
+  int out[2], status[2], go[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error(std::string("sandbox: pipe: ") + std::strerror(errno));
-  if (::pipe2(status, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
+  if (::pipe2(status, O_CLOEXEC) != 0 || ::pipe2(go, O_CLOEXEC) != 0) {
+    for (int fd : {out[0], out[1], status[0], status[1]}) ::close(fd);
     throw std::runtime_error(std::string("sandbox: pipe: ") + std::strerror(errno));
   }
   p.out_w = out[1];
   p.status_w = status[1];
+  p.go_r = go[0];
+  // A user namespace where the kernel gives one: its mount namespace cannot propagate mounts back
+  // out. Root maps every id to itself there (the code switches to its own uid); another user maps
+  // only its own ids, to 0. In a chroot the kernel refuses user namespaces: root goes without
+  // (the probe then checks that no mount shows outside).
   unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+  if (impl_->user_namespace) flags |= CLONE_NEWUSER;
   if (config_.network == SandboxNetwork::Deny) flags |= CLONE_NEWNET;
-  if (p.user_namespace) flags |= CLONE_NEWUSER;
   const auto start = Clock::now();
   long pid = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
   if (pid == 0) supervisor_main(p);
   ::close(out[1]);
   ::close(status[1]);
+  ::close(go[0]);
   if (pid < 0) {
     result.error = std::string("cannot make the namespaces (clone: ") + std::strerror(errno) + ")";
-    ::close(out[0]);
-    ::close(status[0]);
+    for (int fd : {out[0], status[0], go[1]}) ::close(fd);
     return result;
   }
+  const std::string proc = fmt::format("/proc/{}/", pid);
+  const bool mapped =
+      !impl_->user_namespace ? true
+      : p.root ? write_proc_file((proc + "uid_map").c_str(), "0 0 4294967295") &&
+                   write_proc_file((proc + "gid_map").c_str(), "0 0 4294967295")
+             : write_proc_file((proc + "setgroups").c_str(), "deny") &&
+                   write_proc_file((proc + "uid_map").c_str(), fmt::format("0 {} 1", ::geteuid())) &&
+                   write_proc_file((proc + "gid_map").c_str(), fmt::format("0 {} 1", ::getegid()));
+  const int map_errno = errno;
+  if (mapped) {
+    const char one = 1;
+    if (::write(go[1], &one, 1) != 1) {}
+  }
+  ::close(go[1]);  // unmapped: the child reads nothing and ends
+  if (!mapped) result.error = std::string("cannot map ids into the sandbox's user namespace: ") + std::strerror(map_errno);
 
   // The output until every writer is gone, the cap, or the wall clock.
   const auto deadline = start + std::chrono::milliseconds(static_cast<int64_t>(config_.wall_seconds * 1000));
