@@ -73,7 +73,7 @@ TEST(Lora, FreshAdaptersStartAsTheBaseAndOnlyTheyGetGradients) {
   }
   EXPECT_GT(b_grad, 0.0);
   // A ~ U(-1/sqrt(in), 1/sqrt(in)): in = 32 for q_proj, bound 0.1768.
-  const auto& a = lora_tensors(model).front().second;
+  const auto a = lora_tensors(model).front().second;  // a copy: the list is a temporary
   EXPECT_LE(a.abs().max().item<double>(), 1.0 / std::sqrt(32.0));
   EXPECT_GT(a.abs().max().item<double>(), 0.1);
 }
