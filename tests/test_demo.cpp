@@ -96,6 +96,66 @@ TEST(DemoCorpus, SplitsAreDisjointAndRatesAsDocumented) {
   EXPECT_FALSE(generate_demo_task("countdown", 1, 1).has_value());
 }
 
+// The tool demo's task: 3-digit by 2-digit products, the same held-out rule, and a corpus that calls
+// the calculator kCalcRate of the time (its answer copied right) and otherwise guesses, right
+// kDirectProductRate of the time.
+TEST(DemoData, MultiplicationSplitsAndCorpusRates) {
+  auto operands = [](const std::string& q) {
+    const auto star = q.find('*');
+    return std::pair<int, int>{std::stoi(q.substr(0, star)), std::stoi(q.substr(star + 1))};
+  };
+  const auto test_rows = generate_demo_task("multiplication-test", 200, 3).value();  // a copy: the optional is a temporary
+  for (const auto& row : test_rows) {
+    auto [a, b] = operands(row["prompt"].get<std::string>());
+    EXPECT_TRUE(is_held_out(a, b));
+    EXPECT_EQ(row["answer"], std::to_string(a * b));
+    EXPECT_TRUE(a >= 100 && a <= 999 && b >= 10 && b <= 99) << row;
+  }
+  const auto corpus = generate_demo_task("multiplication-corpus", 6000, 11).value();
+  int calls = 0, direct = 0, direct_right = 0;
+  for (const auto& row : corpus) {
+    const std::string prompt = row["prompt"], completion = row["completion"];
+    auto [a, b] = operands(prompt.substr(3));
+    EXPECT_FALSE(is_held_out(a, b));
+    const std::string product = std::to_string(a * b);
+    if (completion.rfind("<calc>", 0) == 0) {
+      ++calls;
+      EXPECT_EQ(completion, "<calc>" + prompt.substr(3, prompt.size() - 6) + "</calc>=" + product + " <answer>" +
+                                product + "</answer>");
+    } else {
+      ++direct;
+      direct_right += completion == "<answer>" + product + "</answer>";
+    }
+  }
+  EXPECT_NEAR(calls / 6000.0, kCalcRate, 0.015);
+  EXPECT_NEAR(static_cast<double>(direct_right) / direct, kDirectProductRate, 0.015);
+}
+
+// A shortened configs/demo-tools.yaml (10 steps instead of 60, same seed and settings) on the
+// committed base: greedy held-out pass@1 before (the base guesses) and after (it calls the
+// calculator and copies its answer). Measured here: 0.0 -> 1.0, calls per completion 0.09 -> 0.93.
+TEST(DemoRun, ToolDemoLearnsToCallTheCalculator) {
+  TempDir dir;
+  const auto root = test::source_dir();
+  auto r = run_r1train("train --config " + (root / "configs" / "demo-tools.yaml").string() + " --set model.path=" +
+                       (root / "data" / "demo-tools-base").string() + " --set data.train=" +
+                       (root / "data" / "demo-tools-train.jsonl").string() + " --set eval.data=" +
+                       (root / "data" / "demo-tools-test.jsonl").string() + " --set 'tools.0.command=python3 " +
+                       (root / "scripts" / "calc_tool.py").string() +
+                       "' --set train.steps=10 --set eval.every=10 --set train.checkpoint_every=0"
+                       " --set train.log_samples_every=0 --set train.output_dir=" +
+                       (dir.path / "run").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto evals = test::read_jsonl(dir.path / "run" / "eval.jsonl");
+  ASSERT_EQ(evals.size(), 2u);
+  EXPECT_LE(evals[0]["pass@1"].get<double>(), 0.05);
+  EXPECT_GE(evals[1]["pass@1"].get<double>(), 0.9);
+  auto metrics = test::read_jsonl(dir.path / "run" / "metrics.jsonl");
+  ASSERT_EQ(metrics.size(), 10u);
+  EXPECT_LT(metrics.front()["tools/calls_mean"].get<double>(), 0.3);
+  EXPECT_GT(metrics.back()["tools/calls_mean"].get<double>(), 0.8);
+}
+
 nlohmann::json summary_line(const std::string& output) {
   std::istringstream in(output);
   for (std::string line; std::getline(in, line);) {

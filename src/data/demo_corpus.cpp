@@ -110,6 +110,52 @@ nlohmann::json make_addition_corpus(TaskRng& rng) {
   return {{"prompt", apply_template(kDemoTemplate, question)}, {"completion", completion}};
 }
 
+namespace {
+
+Operands draw_product_operands(TaskRng& rng, bool held_out) {
+  while (true) {
+    Operands o{static_cast<int>(rng.uniform(100, 999)), static_cast<int>(rng.uniform(10, 99))};
+    if (is_held_out(o.a, o.b) == held_out) return o;
+  }
+}
+
+std::string product_question(const Operands& o) { return std::to_string(o.a) + "*" + std::to_string(o.b); }
+
+std::string calc_completion(const Operands& o) {
+  const std::string product = std::to_string(o.a * o.b);
+  return "<calc>" + product_question(o) + "</calc>=" + product + " <answer>" + product + "</answer>";
+}
+
+}  // namespace
+
+nlohmann::json make_multiplication(TaskRng& rng) {
+  auto o = draw_product_operands(rng, false);
+  return {{"prompt", product_question(o)}, {"answer", std::to_string(o.a * o.b)}};
+}
+
+nlohmann::json make_multiplication_test(TaskRng& rng) {
+  auto o = draw_product_operands(rng, true);
+  return {{"prompt", product_question(o)}, {"answer", std::to_string(o.a * o.b)}};
+}
+
+nlohmann::json make_multiplication_corpus(TaskRng& rng) {
+  auto o = draw_product_operands(rng, false);
+  std::string completion;
+  if (uniform01(rng) < kCalcRate) {
+    completion = calc_completion(o);
+  } else {
+    const int product = o.a * o.b;
+    const std::string guess = uniform01(rng) < kDirectProductRate ? std::to_string(product) : perturbed_sum(product, rng);
+    completion = "<answer>" + guess + "</answer>";
+  }
+  return {{"prompt", apply_template(kDemoTemplate, product_question(o))}, {"completion", completion}};
+}
+
+nlohmann::json make_multiplication_calc(TaskRng& rng) {
+  auto o = draw_product_operands(rng, false);
+  return {{"prompt", apply_template(kDemoTemplate, product_question(o))}, {"completion", calc_completion(o)}};
+}
+
 const std::vector<TaskGenerator>& demo_task_generators() {
   static const std::vector<TaskGenerator> generators = {
       {"addition", "3-digit addition prompts for the CPU demo ({prompt: \"345+537\", answer: \"882\"})",
@@ -121,6 +167,14 @@ const std::vector<TaskGenerator>& demo_task_generators() {
        make_addition_corpus},
       {"addition-scratchpad", "addition-corpus rows that all think (a curriculum stage of the demo base model)",
        make_addition_scratchpad},
+      {"multiplication", "3-digit by 2-digit products for the tool demo ({prompt: \"347*58\", answer: \"20126\"})",
+       make_multiplication},
+      {"multiplication-test", "the held-out split of multiplication", make_multiplication_test},
+      {"multiplication-corpus",
+       "the tool demo base model's corpus: mostly guesses, sometimes a <calc> call whose answer it copies",
+       make_multiplication_corpus},
+      {"multiplication-calc", "multiplication-corpus rows that all call the calculator (a curriculum stage)",
+       make_multiplication_calc},
   };
   return generators;
 }

@@ -51,6 +51,23 @@ nlohmann::json make_addition_test(TaskRng& rng);
 nlohmann::json make_addition_corpus(TaskRng& rng);
 nlohmann::json make_addition_scratchpad(TaskRng& rng);
 
+// The tool demo's task: multiplication of a 3-digit by a 2-digit number, which a tiny model cannot
+// do in its head but can with a calculator. Its base model's corpus answers "Q: 347*58=?\n" mostly
+// with a guess "<answer>20186</answer>" (right kDirectProductRate of the time) and rarely
+// (kCalcRate) by calling the calculator and copying its answer:
+// "<calc>347*58</calc>=20126 <answer>20126</answer>" (the "=20126" is what the tool answers).
+inline constexpr double kCalcRate = 0.10;
+inline constexpr double kDirectProductRate = 0.10;
+
+//   multiplication         {"prompt": "347*58", "answer": "20126"}, training split
+//   multiplication-test    the same from the held-out split
+//   multiplication-corpus  {"prompt": "Q: 347*58=?\n", "completion": ...} as above (for `r1train sft`)
+//   multiplication-calc    corpus rows that all call the calculator (a curriculum stage)
+nlohmann::json make_multiplication(TaskRng& rng);
+nlohmann::json make_multiplication_test(TaskRng& rng);
+nlohmann::json make_multiplication_corpus(TaskRng& rng);
+nlohmann::json make_multiplication_calc(TaskRng& rng);
+
 // The demo tasks as generators (name, description, row maker), for `r1train gen-data`.
 const std::vector<TaskGenerator>& demo_task_generators();
 
