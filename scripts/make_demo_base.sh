@@ -9,14 +9,16 @@
 # in which half of the examples think (so the 263k-parameter model learns the scratchpad in
 # minutes), then the plain corpus again so that the base model mostly guesses and rarely thinks.
 # Measured: 60 s + 42 s + 21 s of sft (132 s in all) on a quiet 2-core machine; the rebuilt files
-# were identical to the committed ones.
+# were identical to the committed ones then. Re-run in session 10 (the old script and the one that
+# sources demo_sft_stages.sh, once each): the data files are identical, the weights differ from the committed ones (and are
+# the same run to run); the committed base is the one the demo's figures were measured with.
 # Usage: scripts/make_demo_base.sh [WORK_DIR]   (default runs/demo-base; needs build/r1train)
 # Run again with the same WORK_DIR, it continues interrupted stages (sft resumes from its newest
 # checkpoint) and skips finished ones; delete WORK_DIR to start over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/demo_sft_stages.sh
 BIN=${R1TRAIN:-build/r1train}
-SFT=("$BIN" --threads 1 sft --config configs/demo.yaml)  # one thread: the committed model, bit for bit
 WORK=${1:-runs/demo-base}
 start=$(date +%s)
 
@@ -30,16 +32,5 @@ cp data/demo-base/config.json data/demo-base/tokenizer.json data/demo-base/token
 cat "$WORK/scratchpad.jsonl" "$WORK/corpus2.jsonl" > "$WORK/stage2.jsonl"
 "$BIN" gen-data addition-corpus --n 6400 --seed 4 --output "$WORK/stage3.jsonl"
 
-latest() { echo "$1/checkpoints/$(cat "$1/checkpoints/latest")"; }
-"${SFT[@]}" --set "model.path=$WORK/spec" --set "sft.data=$WORK/stage1.jsonl" \
-  --set "sft.output_dir=$WORK/stage1"
-"${SFT[@]}" --set "model.path=$(latest "$WORK/stage1")" --set sft.init=pretrained \
-  --set "sft.data=$WORK/stage2.jsonl" --set sft.warmup_steps=20 --set "sft.output_dir=$WORK/stage2"
-"${SFT[@]}" --set "model.path=$(latest "$WORK/stage2")" --set sft.init=pretrained \
-  --set "sft.data=$WORK/stage3.jsonl" --set sft.lr=1e-3 --set sft.warmup_steps=20 --set "sft.output_dir=$WORK/stage3"
-
-checkpoint=$(latest "$WORK/stage3")
-for f in config.json generation_config.json model.safetensors tokenizer.json tokenizer_config.json; do
-  cp "$checkpoint/$f" data/demo-base/
-done
+sft_stages configs/demo.yaml "$WORK" data/demo-base
 echo "make_demo_base: data/demo-base rebuilt from $checkpoint in $(( $(date +%s) - start ))s"

@@ -11,8 +11,8 @@
 # Usage: scripts/make_demo_tools_base.sh [WORK_DIR]   (default runs/demo-tools-base; needs build/r1train)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/demo_sft_stages.sh
 BIN=${R1TRAIN:-build/r1train}
-SFT=("$BIN" --threads 1 sft --config configs/demo-tools.yaml)  # one thread: the committed model, bit for bit
 WORK=${1:-runs/demo-tools-base}
 start=$(date +%s)
 
@@ -24,16 +24,5 @@ cp data/demo-base/config.json data/demo-base/tokenizer.json data/demo-base/token
 "$BIN" gen-data multiplication-calc --n 19200 --seed 3 --output "$WORK/stage2.jsonl"
 "$BIN" gen-data multiplication-corpus --n 6400 --seed 4 --output "$WORK/stage3.jsonl"
 
-latest() { echo "$1/checkpoints/$(cat "$1/checkpoints/latest")"; }
-"${SFT[@]}" --set "model.path=$WORK/spec" --set "sft.data=$WORK/stage1.jsonl" \
-  --set "sft.output_dir=$WORK/stage1"
-"${SFT[@]}" --set "model.path=$(latest "$WORK/stage1")" --set sft.init=pretrained \
-  --set "sft.data=$WORK/stage2.jsonl" --set sft.warmup_steps=20 --set "sft.output_dir=$WORK/stage2"
-"${SFT[@]}" --set "model.path=$(latest "$WORK/stage2")" --set sft.init=pretrained \
-  --set "sft.data=$WORK/stage3.jsonl" --set sft.lr=1e-3 --set sft.warmup_steps=20 --set "sft.output_dir=$WORK/stage3"
-
-checkpoint=$(latest "$WORK/stage3")
-for f in config.json generation_config.json model.safetensors tokenizer.json tokenizer_config.json; do
-  cp "$checkpoint/$f" data/demo-tools-base/
-done
+sft_stages configs/demo-tools.yaml "$WORK" data/demo-tools-base
 echo "make_demo_tools_base: data/demo-tools-base rebuilt from $checkpoint in $(( $(date +%s) - start ))s"
