@@ -276,7 +276,7 @@ namespace r1 {
 namespace {
 
 // Multi-turn rollouts with a chat model: a tool's answer goes back as the template's tool turn,
-// cut out of a conversation rendered around a placeholder assistant turn. The same cut of Python
+// cut out of a conversation whose assistant turn holds a marker. The same cut of Python
 // jinja2's rendering (transformers' settings) is the reference; a template that raises on a tool
 // message is refused as the reference raises.
 TEST(ChatTemplate, ToolAnswersAreTheTemplatesToolTurn) {

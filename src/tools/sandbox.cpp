@@ -143,8 +143,8 @@ void report(int fd, int kind, int step, int err, int status) {
   (void)ignored;
 }
 
-[[noreturn]] void fail(const Plan& p, int step) {
-  report(p.status_w, 'E', step, errno, 0);
+[[noreturn]] void fail(int status_fd, int step) {
+  report(status_fd, 'E', step, errno, 0);
   _exit(126);
 }
 
@@ -169,28 +169,28 @@ bool write_proc_file(const char* path, const std::string& text) {
 
 // The program's process: descriptors, limits, uid, directory, then exec.
 [[noreturn]] void program_main(const Plan& p) {
-  if (::dup2(p.out_w, 1) < 0 || ::dup2(p.out_w, 2) < 0) fail(p, kForkProgram);
+  int status = p.status_w;  // where a failed step is reported: moved to 3 below
+  if (::dup2(p.out_w, 1) < 0 || ::dup2(p.out_w, 2) < 0) fail(status, kForkProgram);
   int null = ::open("/dev/null", O_RDONLY);
-  if (null < 0 || ::dup2(null, 0) < 0) fail(p, kForkProgram);
+  if (null < 0 || ::dup2(null, 0) < 0) fail(status, kForkProgram);
   // The status pipe at 3, closed by exec; everything else the trainer had open, closed now.
-  if (::syscall(SYS_dup3, p.status_w, 3, O_CLOEXEC) < 0) fail(p, kForkProgram);
-  Plan& q = const_cast<Plan&>(p);
-  q.status_w = 3;
+  if (::syscall(SYS_dup3, p.status_w, 3, O_CLOEXEC) < 0) fail(status, kForkProgram);
+  status = 3;
   ::syscall(SYS_close_range, 4u, ~0u, 0u);
   if (::setrlimit(RLIMIT_CPU, &p.cpu) != 0 || ::setrlimit(RLIMIT_AS, &p.address_space) != 0 ||
       ::setrlimit(RLIMIT_FSIZE, &p.file_size) != 0 || ::setrlimit(RLIMIT_NOFILE, &p.open_files) != 0 ||
       ::setrlimit(RLIMIT_CORE, &p.core) != 0 || (p.limit_processes && ::setrlimit(RLIMIT_NPROC, &p.processes) != 0))
-    fail(p, kRlimit);
+    fail(status, kRlimit);
   if (p.root) {
     // Raw system calls: glibc's set*id would try to reach the trainer's other threads.
     if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, p.gid, p.gid, p.gid) != 0 ||
         ::syscall(SYS_setresuid, p.uid, p.uid, p.uid) != 0)
-      fail(p, kDropUid);
+      fail(status, kDropUid);
   }
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(p, kDropUid);
-  if (::chdir(kWorkDir) != 0) fail(p, kChdir);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(status, kDropUid);
+  if (::chdir(kWorkDir) != 0) fail(status, kChdir);
   ::execve(p.argv[0], p.argv.data(), p.env.data());
-  fail(p, kExec);
+  fail(status, kExec);
 }
 
 // The namespace's first process (PID 1 there): sets the namespace up, starts the program, and
@@ -201,26 +201,26 @@ bool write_proc_file(const char* path, const std::string& text) {
   if (::read(p.go_r, &go, 1) != 1) _exit(125);  // the ids could not be mapped: the trainer says why
   // In a user namespace of its own, this mount namespace's shared mounts became slaves: nothing
   // mounted here propagates out. Private as well where "/" is a mount point (not in a chroot).
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 && errno != EINVAL) fail(p, kPrivate);
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 && errno != EINVAL) fail(p.status_w, kPrivate);
   if (!p.read_only.empty()) {
     // The root, read-only: bound (with every mount below it) onto kStage, each of those mounts
     // remounted read-only, and made the root. Binding first makes this hold where "/" is no mount
     // point of its own (a chroot), and covers mounts the trainer cannot see.
-    if (::mount("/", kStage, nullptr, MS_BIND | MS_REC, nullptr) != 0) fail(p, kReadOnly);
+    if (::mount("/", kStage, nullptr, MS_BIND | MS_REC, nullptr) != 0) fail(p.status_w, kReadOnly);
     for (const auto& m : p.read_only)
-      if (::mount(nullptr, m.path.c_str(), nullptr, m.flags, nullptr) != 0) fail(p, kReadOnly);
-    if (::chdir(kStage) != 0 || ::chroot(".") != 0 || ::chdir("/") != 0) fail(p, kReadOnly);
+      if (::mount(nullptr, m.path.c_str(), nullptr, m.flags, nullptr) != 0) fail(p.status_w, kReadOnly);
+    if (::chdir(kStage) != 0 || ::chroot(".") != 0 || ::chdir("/") != 0) fail(p.status_w, kReadOnly);
   }
-  if (p.mount_proc && ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) fail(p, kProc);
-  if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, p.tmpfs_options.c_str()) != 0) fail(p, kWorkTmpfs);
-  if (::mkdir(kWorkDir, 0700) != 0 || ::chown(kWorkDir, p.uid, p.gid) != 0) fail(p, kMakeWorkDir);
+  if (p.mount_proc && ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) fail(p.status_w, kProc);
+  if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, p.tmpfs_options.c_str()) != 0) fail(p.status_w, kWorkTmpfs);
+  if (::mkdir(kWorkDir, 0700) != 0 || ::chown(kWorkDir, p.uid, p.gid) != 0) fail(p.status_w, kMakeWorkDir);
   for (std::size_t i = 0; i < p.file_paths.size(); ++i) {
     int fd = ::open(p.file_paths[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 || !write_all(fd, *p.file_contents[i]) || ::fchown(fd, p.uid, p.gid) != 0) fail(p, kWriteFile);
+    if (fd < 0 || !write_all(fd, *p.file_contents[i]) || ::fchown(fd, p.uid, p.gid) != 0) fail(p.status_w, kWriteFile);
     ::close(fd);
   }
   long child = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-  if (child < 0) fail(p, kForkProgram);
+  if (child < 0) fail(p.status_w, kForkProgram);
   if (child == 0) program_main(p);
   ::close(p.out_w);
   while (true) {

@@ -31,7 +31,7 @@ class PromptRenderer {
   // With a chat template: the text that follows a tool call the model wrote in its assistant turn,
   // as the template renders it: the assistant turn closed, a tool message holding `output`, and
   // the next assistant turn opened (Qwen2.5: "<|im_end|>\n<|im_start|>user\n<tool_response>\n...").
-  // Rendered around a placeholder assistant turn and cut after it. nullopt without a chat
+  // Rendered after an assistant turn holding a marker, and cut after the marker. nullopt without a chat
   // template; InputError with the template's message when it cannot render a tool message.
   std::optional<std::string> tool_answer(const std::string& output) const;
 
